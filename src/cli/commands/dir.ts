@@ -1,0 +1,58 @@
+import type { Argv } from 'yargs';
+import { typed, withService, type GlobalArgs } from '../run.js';
+import { out, formatTime, showPath } from '../output.js';
+import { jsonName } from '../../fsmgr/paths.js';
+
+const CODES: Record<string, string> = { staged: 'A ', modified: ' M', untracked: '??', deleted: ' D', backed_up: '  ' };
+
+export function dirCommand(y: Argv): Argv {
+  return y
+    .command('init [path]', 'track a directory (default .)', (b) => b.positional('path', { type: 'string', default: '.' }),
+      typed((argv: GlobalArgs & { path: string }) => withService(argv, (svc) => {
+        const r = svc.addDirectory(argv.path);
+        if (argv.quiet) return;
+        if (r.status === 'already') {
+          out(`already tracked: ${r.directory.path}`);
+          return;
+        }
+        out(`tracking ${r.directory.path}`);
+        for (const a of r.absorbed) out(`absorbed ${a.path} with its files and history`);
+      })))
+    .command('list', 'list tracked directories', (b) => b.option('json', { type: 'boolean', default: false }),
+      typed((argv: GlobalArgs & { json: boolean }) => withService(argv, (svc) => {
+        const dirs = svc.listDirectories();
+        if (argv.json) {
+          out(JSON.stringify(dirs.map((d) => ({ path: d.path, files: d.files, last_backup_at: d.lastBackupAt ? new Date(d.lastBackupAt).toISOString() : null }))));
+          return;
+        }
+        for (const d of dirs) out(`${d.path}\t${d.files} files\t${d.lastBackupAt ? 'last backup ' + formatTime(d.lastBackupAt) : 'never backed up'}`);
+      })))
+    .command('remove <path>', 'stop tracking a directory (its history stays restorable)', (b) => b.positional('path', { type: 'string', demandOption: true }),
+      typed((argv: GlobalArgs & { path: string }) => withService(argv, (svc) => {
+        const d = svc.removeDirectory(argv.path);
+        if (!argv.quiet) out(`stopped tracking ${d.path}; its history can still be restored`);
+      })))
+    .command('status [path]', 'show what changed since the last backup', (b) =>
+      b.positional('path', { type: 'string', default: '.' })
+        .option('all', { type: 'boolean', default: false, describe: 'list backed-up files too' })
+        .option('deleted', { type: 'boolean', default: false, describe: 'list deleted files' })
+        .option('json', { type: 'boolean', default: false })
+        .option('exit-code', { type: 'boolean', default: false, describe: 'exit 1 when anything is not backed up' }),
+    typed((argv: GlobalArgs & { path: string; all: boolean; deleted: boolean; json: boolean; exitCode: boolean }) => withService(argv, (svc) => {
+      const st = svc.status(argv.path);
+      const shown = st.files.filter((f) => (f.state === 'backed_up' ? argv.all : f.state === 'deleted' ? argv.deleted : true));
+      if (argv.json) {
+        out(JSON.stringify({ directory: st.directory, files: shown.map((f) => ({ path: jsonName(f.rel), state: f.state })), summary: st.summary }));
+      } else {
+        const cwd = process.cwd();
+        for (const f of shown) out(`${CODES[f.state]} ${showPath(st.directory, f.rel, cwd)}`);
+        if (!argv.quiet) {
+          const s = st.summary;
+          const parts = [`${s.staged} staged`, `${s.modified} modified`, `${s.untracked} untracked`, `${s.deleted} deleted`, `${s.backed_up} backed up`];
+          out(`${st.directory}: ${parts.join(', ')}`);
+        }
+      }
+      return argv.exitCode && st.dirty ? 1 : 0;
+    })))
+    .demandCommand(1, 'name a dir command: init, list, remove, status');
+}

@@ -1,0 +1,53 @@
+import type { Argv } from 'yargs';
+import { typed, withService, type GlobalArgs } from '../run.js';
+import { out, formatBytes, formatDuration } from '../output.js';
+import { displayName } from '../../fsmgr/paths.js';
+
+export function restoreCommand(y: Argv): Argv {
+  return y.command('restore <path>', 'bring back a version of a file, or a directory as it was', (b) =>
+    b.positional('path', { type: 'string', demandOption: true })
+      .option('checksum', { type: 'string', describe: 'the version whose checksum starts with this (4+ hex digits)' })
+      .option('at', { type: 'string', describe: 'the version current at this time (ISO-8601 or "YYYY-MM-DD[ HH:MM]")' })
+      .option('content-only', { type: 'boolean', default: false, describe: 'do not restore mode, times or ownership' })
+      .option('target', { type: 'string', describe: 'restore into this directory, at the path relative to the tracked directory' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'replace existing files' })
+      .conflicts('checksum', 'at'),
+  typed((argv: GlobalArgs & { path: string; checksum?: string; at?: string; contentOnly: boolean; target?: string; overwrite: boolean }) => withService(argv, async (svc) => {
+    const r = await svc.restore(argv.path, { checksum: argv.checksum, at: argv.at, contentOnly: argv.contentOnly, target: argv.target, overwrite: argv.overwrite });
+    if (argv.quiet) return;
+    if (r.kind === 'file') out(`restored ${displayName(r.destination)} (${r.checksum!.slice(0, 12)}, ${formatBytes(r.bytes)})`);
+    else out(`restored ${r.files} files (${formatBytes(r.bytes)}) into ${displayName(r.destination)} in ${formatDuration(r.durationMs)}`);
+  })));
+}
+
+export function recoverCommand(y: Argv): Argv {
+  return y.command('recover', 'list the hosts a vault holds, or take over one host\'s metadata on a new machine', (b) =>
+    b.option('list', { type: 'boolean', default: false, describe: 'list hosts whose metadata the vault holds' })
+      .option('host-id', { type: 'string', describe: 'the host to recover' })
+      .option('vault', { type: 'string', describe: 'read from this vault only' })
+      .option('at', { type: 'string', describe: 'the last metadata from before this time' })
+      .option('json', { type: 'boolean', default: false })
+      .option('force', { type: 'boolean', default: false, describe: 'replace a local database that holds backups' })
+      .check((a) => {
+        if (!a.list && !a.hostId) throw new Error('give --list or --host-id UUID');
+        if (a.list && a.hostId) throw new Error('--list and --host-id go separately');
+        return true;
+      }),
+  typed((argv: GlobalArgs & { list: boolean; hostId?: string; vault?: string; at?: string; json: boolean; force: boolean }) => withService(argv, async (svc) => {
+    if (argv.list) {
+      const hosts = await svc.listHosts(argv.vault);
+      if (argv.json) {
+        out(JSON.stringify(hosts));
+        return;
+      }
+      if (!hosts.length && !argv.quiet) out('no host metadata in the vault');
+      for (const h of hosts) out(`${h.host_id}  ${h.hostname}  last backup ${h.last_backup_at ?? 'never'}  vault ${h.vault}  ${h.directories.join(', ')}`);
+      return;
+    }
+    const r = await svc.recover({ hostId: argv.hostId!, vault: argv.vault, at: argv.at, force: argv.force });
+    if (!argv.quiet) {
+      out(`recovered host ${r.hostId} from vault '${r.vault}' (${r.version}): ${r.snapshots} versions of files in ${r.directories.length} directories`);
+      for (const d of r.directories) out(`  ${d}`);
+    }
+  })));
+}

@@ -1,0 +1,54 @@
+import yargs, { type Argv } from 'yargs';
+import { BtError, ExitCode } from '../errors.js';
+import { configCommand } from './commands/config.js';
+import { dirCommand } from './commands/dir.js';
+import { addCommand, backupCommand } from './commands/backup.js';
+import { logCommand } from './commands/log.js';
+import { restoreCommand, recoverCommand } from './commands/restore.js';
+import { VERSION } from './version.js';
+
+function reportError(err: unknown, verbose: boolean): number {
+  if (err instanceof BtError) {
+    process.stderr.write(`bt: ${err.message}\n`);
+    if (verbose && err.cause) process.stderr.write(`${(err.cause as Error).stack ?? String(err.cause)}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`bt: ${e?.message ?? String(err)}\n`);
+  if (verbose) process.stderr.write(`${e?.stack ?? ''}\n`);
+  else process.stderr.write(`bt: (this is unexpected; run again with --verbose for details)\n`);
+  return ExitCode.failure;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const verbose = args.includes('-v') || args.includes('--verbose');
+  let usageFailed = false;
+  let parser: Argv = yargs(args)
+    .scriptName('bt')
+    .usage('bt: content-addressed personal backups\n\nUsage: bt <command> [options]')
+    .version(VERSION)
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only errors and requested output', global: true })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show details, stack traces on errors', global: true })
+    .command('config', 'configuration and vaults', (y) => configCommand(y))
+    .command('dir', 'tracked directories', (y) => dirCommand(y))
+    .strict()
+    .demandCommand(1, 'name a command (see bt --help)')
+    .recommendCommands()
+    .help()
+    .alias('help', 'h')
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      usageFailed = true;
+      process.stderr.write(`bt: ${msg}\n`);
+    });
+  for (const add of [addCommand, backupCommand, logCommand, restoreCommand, recoverCommand]) parser = add(parser);
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    process.exitCode = reportError(err, verbose);
+    return;
+  }
+  if (usageFailed) process.exitCode = ExitCode.usage;
+}

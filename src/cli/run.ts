@@ -1,0 +1,32 @@
+import type { BtService } from '../service/bt-service.js';
+import { TerminalReporter, type OutputOptions } from './output.js';
+
+export interface GlobalArgs {
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function outputOptions(argv: GlobalArgs): OutputOptions {
+  return { quiet: Boolean(argv.quiet), verbose: Boolean(argv.verbose) };
+}
+
+/** Open the service for one command (loaded lazily so that --help stays fast), run `fn`, close it, set the exit code. */
+export async function withService(argv: GlobalArgs, fn: (svc: BtService, reporter: TerminalReporter) => Promise<number | void> | number | void): Promise<void> {
+  const { BtService } = await import('../service/bt-service.js');
+  const reporter = new TerminalReporter(outputOptions(argv));
+  const svc = await BtService.open({ env: process.env, cwd: process.cwd(), reporter });
+  let code: number | void;
+  try {
+    code = await fn(svc, reporter);
+  } finally {
+    await svc.close();
+  }
+  if (typeof code === 'number') process.exitCode = code;
+}
+
+/** yargs' inferred argument types do not follow our builders; handlers state the shape they read. */
+export function typed<T>(fn: (argv: T) => unknown): (argv: unknown) => Promise<void> {
+  return async (argv) => {
+    await fn(argv as T);
+  };
+}

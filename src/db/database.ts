@@ -1,0 +1,285 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import BetterSqlite3 from 'better-sqlite3';
+import { migrate } from './migrations.js';
+import type { BackupRunRow, DirectoryRow, DirectorySummary, FileRow, NewSnapshot, SnapshotRow, TrackedFile } from './types.js';
+
+export const DB_FILE = 'bt.sqlite3';
+
+type Row = Record<string, unknown>;
+
+function num(v: unknown): number {
+  return typeof v === 'bigint' ? Number(v) : (v as number);
+}
+function big(v: unknown): bigint {
+  return typeof v === 'bigint' ? v : BigInt(v as number);
+}
+
+function toDirectory(r: Row): DirectoryRow {
+  return { id: r.id as string, path: r.path as string, createdAt: num(r.created_at), removedAt: r.removed_at == null ? null : num(r.removed_at) };
+}
+
+function toFile(r: Row, prefix = ''): FileRow {
+  return {
+    id: r[prefix + 'id'] as string,
+    directoryId: r[prefix + 'directory_id'] as string,
+    name: r[prefix + 'name'] as Buffer,
+    currentSnapshotId: (r[prefix + 'current_snapshot_id'] as string | null) ?? null,
+    deleted: num(r[prefix + 'deleted']) === 1,
+  };
+}
+
+function toSnapshot(r: Row): SnapshotRow {
+  return {
+    id: r.id as string,
+    fileId: r.file_id as string,
+    contentId: (r.content_id as string | null) ?? null,
+    createdAt: num(r.created_at),
+    backupRunId: (r.backup_run_id as string | null) ?? null,
+    size: num(r.size),
+    mode: num(r.mode),
+    uid: num(r.uid),
+    gid: num(r.gid),
+    atimeNs: big(r.atime_ns),
+    mtimeNs: big(r.mtime_ns),
+    ctimeNs: big(r.ctime_ns),
+    birthtimeNs: r.birthtime_ns == null ? null : big(r.birthtime_ns),
+    fileType: r.file_type as 'file' | 'symlink',
+    linkTarget: (r.link_target as Buffer | null) ?? null,
+    deleted: num(r.deleted) === 1,
+  };
+}
+
+const SNAP_COLS = 's.id, s.file_id, s.content_id, s.created_at, s.backup_run_id, s.size, s.mode, s.uid, s.gid, s.atime_ns, s.mtime_ns, s.ctime_ns, s.birthtime_ns, s.file_type, s.link_target, s.deleted';
+
+/** The per-host SQLite store. Synchronous (better-sqlite3); callers group writes with transaction(). */
+export class Database {
+  readonly db: BetterSqlite3.Database;
+  readonly file: string;
+  private readonly stmts = new Map<string, BetterSqlite3.Statement>();
+
+  constructor(dataDir: string, options: { readonly?: boolean } = {}) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    this.file = path.join(dataDir, DB_FILE);
+    this.db = new BetterSqlite3(this.file, { readonly: options.readonly ?? false });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 10000');
+    if (!options.readonly) migrate(this.db);
+  }
+
+  /** A cached prepared statement that returns 64-bit integers losslessly. */
+  private q(sql: string): BetterSqlite3.Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      if (s.reader) s.safeIntegers(true);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  getMeta(key: string): string | null {
+    const r = this.q('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined;
+    return r ? (r.value as string) : null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.q('INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  // ---- directories ----
+
+  findDirectoryByPath(p: string): DirectoryRow | null {
+    const r = this.q('SELECT * FROM directory WHERE path = ? AND removed_at IS NULL').get(p) as Row | undefined;
+    return r ? toDirectory(r) : null;
+  }
+
+  findDirectoryById(id: string): DirectoryRow | null {
+    const r = this.q('SELECT * FROM directory WHERE id = ?').get(id) as Row | undefined;
+    return r ? toDirectory(r) : null;
+  }
+
+  listDirectories(includeRemoved = false): DirectoryRow[] {
+    const sql = includeRemoved ? 'SELECT * FROM directory ORDER BY path, created_at' : 'SELECT * FROM directory WHERE removed_at IS NULL ORDER BY path';
+    return (this.q(sql).all() as Row[]).map(toDirectory);
+  }
+
+  /** The tracked directory holding `p` (the deepest one), the design's search_directory_for_path. */
+  searchDirectoryForPath(p: string, includeRemoved = false): DirectoryRow | null {
+    let best: DirectoryRow | null = null;
+    for (const d of this.listDirectories(includeRemoved)) {
+      const inside = d.path === '/' || p === d.path || p.startsWith(d.path + '/');
+      if (!inside) continue;
+      // Prefer the deepest; among equal paths prefer the active one, then the newest.
+      if (!best || d.path.length > best.path.length || (d.path === best.path && (best.removedAt !== null && (d.removedAt === null || d.createdAt > best.createdAt)))) best = d;
+    }
+    return best;
+  }
+
+  findDirectoriesByPathPrefix(prefix: string): DirectoryRow[] {
+    return this.listDirectories().filter((d) => d.path !== prefix && (prefix === '/' || d.path.startsWith(prefix + '/')));
+  }
+
+  /**
+   * Track a new directory; tracked directories below it are absorbed in one
+   * transaction: their files move to it with their names prefixed, and the
+   * old directory rows are removed.
+   */
+  createDirectory(p: string): { directory: DirectoryRow; absorbed: DirectoryRow[] } {
+    return this.transaction(() => {
+      const now = Date.now();
+      const dir: DirectoryRow = { id: crypto.randomUUID(), path: p, createdAt: now, removedAt: null };
+      this.q('INSERT INTO directory(id, path, created_at) VALUES (?, ?, ?)').run(dir.id, dir.path, now);
+      const children = this.findDirectoriesByPathPrefix(p);
+      for (const child of children) this.moveFiles(child, dir);
+      for (const child of children) this.q('DELETE FROM directory WHERE id = ?').run(child.id);
+      return { directory: dir, absorbed: children };
+    });
+  }
+
+  moveFiles(source: DirectoryRow, dest: DirectoryRow): void {
+    const prefix = Buffer.from(source.path.slice(dest.path === '/' ? 1 : dest.path.length + 1) + '/');
+    const files = (this.q('SELECT * FROM file WHERE directory_id = ?').all(source.id) as Row[]).map((r) => toFile(r));
+    const update = this.q('UPDATE file SET directory_id = ?, name = ? WHERE id = ?');
+    for (const f of files) update.run(dest.id, Buffer.concat([prefix, f.name]), f.id);
+  }
+
+  removeDirectory(id: string): void {
+    this.q('UPDATE directory SET removed_at = ? WHERE id = ?').run(Date.now(), id);
+  }
+
+  directorySummaries(): DirectorySummary[] {
+    const rows = this.q(`
+      SELECT d.*,
+        (SELECT COUNT(*) FROM file f WHERE f.directory_id = d.id AND f.deleted = 0) AS files,
+        (SELECT MAX(s.created_at) FROM file f JOIN file_snapshot s ON s.file_id = f.id WHERE f.directory_id = d.id) AS last_backup_at
+      FROM directory d WHERE d.removed_at IS NULL ORDER BY d.path`).all() as Row[];
+    return rows.map((r) => ({ ...toDirectory(r), files: num(r.files), lastBackupAt: r.last_backup_at == null ? null : num(r.last_backup_at) }));
+  }
+
+  // ---- files and snapshots ----
+
+  findFile(directoryId: string, name: Buffer): FileRow | null {
+    const r = this.q('SELECT * FROM file WHERE directory_id = ? AND name = ?').get(directoryId, name) as Row | undefined;
+    return r ? toFile(r) : null;
+  }
+
+  findOrCreateFile(directoryId: string, name: Buffer): FileRow {
+    const existing = this.findFile(directoryId, name);
+    if (existing) return existing;
+    const f: FileRow = { id: crypto.randomUUID(), directoryId, name, currentSnapshotId: null, deleted: false };
+    this.q('INSERT INTO file(id, directory_id, name, deleted) VALUES (?, ?, ?, 0)').run(f.id, directoryId, name);
+    return f;
+  }
+
+  /** Every file of a directory with its current snapshot, keyed by name in latin1 (a lossless byte-to-string map). */
+  trackedFiles(directoryId: string): Map<string, TrackedFile> {
+    const rows = this.q(`
+      SELECT f.id AS f_id, f.directory_id AS f_directory_id, f.name AS f_name, f.current_snapshot_id AS f_current_snapshot_id, f.deleted AS f_deleted, ${SNAP_COLS}
+      FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
+      WHERE f.directory_id = ?`).all(directoryId) as Row[];
+    const out = new Map<string, TrackedFile>();
+    for (const r of rows) {
+      const file = toFile(r, 'f_');
+      out.set(file.name.toString('latin1'), { file, current: r.id == null ? null : toSnapshot(r) });
+    }
+    return out;
+  }
+
+  getSnapshot(id: string): SnapshotRow | null {
+    const r = this.q(`SELECT ${SNAP_COLS} FROM file_snapshot s WHERE s.id = ?`).get(id) as Row | undefined;
+    return r ? toSnapshot(r) : null;
+  }
+
+  /** A file's versions, newest first: the design's find_file_snapshots_for_file. */
+  findFileSnapshotsForFile(fileId: string): SnapshotRow[] {
+    return (this.q(`SELECT ${SNAP_COLS} FROM file_snapshot s WHERE s.file_id = ? ORDER BY s.created_at DESC, s.rowid DESC`).all(fileId) as Row[]).map(toSnapshot);
+  }
+
+  /** For each file of a directory, the version current at `at` (ms), deletions included. */
+  snapshotsAt(directoryId: string, at: number): Array<{ file: FileRow; snapshot: SnapshotRow }> {
+    const rows = this.q(`
+      SELECT f.id AS f_id, f.directory_id AS f_directory_id, f.name AS f_name, f.current_snapshot_id AS f_current_snapshot_id, f.deleted AS f_deleted, ${SNAP_COLS}
+      FROM file f JOIN file_snapshot s ON s.id = (
+        SELECT s2.id FROM file_snapshot s2 WHERE s2.file_id = f.id AND s2.created_at <= ? ORDER BY s2.created_at DESC, s2.rowid DESC LIMIT 1)
+      WHERE f.directory_id = ?`).all(at, directoryId) as Row[];
+    return rows.map((r) => ({ file: toFile(r, 'f_'), snapshot: toSnapshot(r) }));
+  }
+
+  insertSnapshot(file: FileRow, snap: NewSnapshot, runId: string | null, createdAt: number): SnapshotRow {
+    const row: SnapshotRow = { ...snap, id: crypto.randomUUID(), fileId: file.id, createdAt, backupRunId: runId };
+    this.q(`INSERT INTO file_snapshot(id, file_id, content_id, created_at, backup_run_id, size, mode, uid, gid, atime_ns, mtime_ns, ctime_ns, birthtime_ns, file_type, link_target, deleted)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      row.id, row.fileId, row.contentId, createdAt, runId, row.size, row.mode, row.uid, row.gid,
+      row.atimeNs, row.mtimeNs, row.ctimeNs, row.birthtimeNs, row.fileType, row.linkTarget, row.deleted ? 1 : 0,
+    );
+    this.q('UPDATE file SET current_snapshot_id = ?, deleted = ? WHERE id = ?').run(row.id, row.deleted ? 1 : 0, file.id);
+    return row;
+  }
+
+  // ---- content ----
+
+  hasContent(id: string): boolean {
+    return this.q('SELECT 1 FROM content WHERE id = ?').get(id) !== undefined;
+  }
+
+  contentVaults(id: string): string[] {
+    return (this.q('SELECT vault FROM content_vault WHERE content_id = ? ORDER BY vault').all(id) as Row[]).map((r) => r.vault as string);
+  }
+
+  /** Record content a vault now durably holds. */
+  recordContent(id: string, size: number, vault: string, now: number): void {
+    this.q('INSERT OR IGNORE INTO content(id, size, created_at) VALUES (?, ?, ?)').run(id, size, now);
+    this.q('INSERT OR IGNORE INTO content_vault(content_id, vault, stored_at) VALUES (?, ?, ?)').run(id, vault, now);
+  }
+
+  // ---- backup runs ----
+
+  startRun(): BackupRunRow {
+    const run: BackupRunRow = { id: crypto.randomUUID(), startedAt: Date.now(), endedAt: null, status: 'running', filesStored: 0, filesUnchanged: 0, filesDeleted: 0, filesFailed: 0, bytesNew: 0, bytesDedup: 0 };
+    this.q('INSERT INTO backup_run(id, started_at, status) VALUES (?, ?, ?)').run(run.id, run.startedAt, run.status);
+    return run;
+  }
+
+  finishRun(run: BackupRunRow): void {
+    this.q(`UPDATE backup_run SET ended_at = ?, status = ?, files_stored = ?, files_unchanged = ?, files_deleted = ?, files_failed = ?, bytes_new = ?, bytes_dedup = ? WHERE id = ?`).run(
+      run.endedAt, run.status, run.filesStored, run.filesUnchanged, run.filesDeleted, run.filesFailed, run.bytesNew, run.bytesDedup, run.id,
+    );
+  }
+
+  lastBackupAt(): number | null {
+    const r = this.q("SELECT MAX(ended_at) AS t FROM backup_run WHERE status IN ('ok', 'partial')").get() as Row;
+    return r.t == null ? null : num(r.t);
+  }
+
+  countSnapshots(): number {
+    return num((this.q('SELECT COUNT(*) AS n FROM file_snapshot').get() as Row).n);
+  }
+
+  /** A consistent copy of the live database (SQLite's online backup). */
+  async backupTo(dest: string): Promise<void> {
+    await this.db.backup(dest);
+  }
+}
+
+/** Throws unless the SQLite file at `file` passes integrity_check. */
+export function integrityCheck(file: string): void {
+  const check = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    const ok = check.pragma('integrity_check', { simple: true });
+    if (ok !== 'ok') throw new Error(String(ok));
+  } finally {
+    check.close();
+  }
+}

@@ -1,0 +1,59 @@
+export interface DirectoryRow {
+  id: string;
+  path: string;
+  createdAt: number;
+  removedAt: number | null;
+}
+
+export interface FileRow {
+  id: string;
+  directoryId: string;
+  name: Buffer;
+  currentSnapshotId: string | null;
+  deleted: boolean;
+}
+
+export interface SnapshotRow {
+  id: string;
+  fileId: string;
+  contentId: string | null;
+  createdAt: number; // ms since epoch
+  backupRunId: string | null;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  birthtimeNs: bigint | null;
+  fileType: 'file' | 'symlink';
+  linkTarget: Buffer | null;
+  deleted: boolean;
+}
+
+/** A file together with its current snapshot, as status and backup -a need them. */
+export interface TrackedFile {
+  file: FileRow;
+  current: SnapshotRow | null;
+}
+
+export type NewSnapshot = Omit<SnapshotRow, 'id' | 'fileId' | 'createdAt' | 'backupRunId'>;
+
+export interface BackupRunRow {
+  id: string;
+  startedAt: number;
+  endedAt: number | null;
+  status: string;
+  filesStored: number;
+  filesUnchanged: number;
+  filesDeleted: number;
+  filesFailed: number;
+  bytesNew: number;
+  bytesDedup: number;
+}
+
+export interface DirectorySummary extends DirectoryRow {
+  files: number;
+  lastBackupAt: number | null;
+}

@@ -1,0 +1,80 @@
+// Every error a user can see is a BtError: it carries the one-line message
+// printed on stderr and the process exit code. Anything else is a bug and is
+// reported with its stack only under --verbose.
+
+export const ExitCode = {
+  ok: 0,
+  failure: 1, // the operation ran but did not fully succeed
+  usage: 2, // bad arguments, bad config, wrong place
+  notFound: 3, // a path, version, vault or host that does not exist
+  locked: 4, // another bt run holds the lock
+  vault: 5, // a vault is missing, unreachable or not writable
+  io: 6, // the local filesystem refused (disk full, permission)
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class BtError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue = ExitCode.failure,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'BtError';
+  }
+}
+
+export class UsageError extends BtError {
+  constructor(message: string) {
+    super(message, ExitCode.usage);
+  }
+}
+
+export class ConfigError extends BtError {
+  constructor(message: string) {
+    super(message, ExitCode.usage);
+  }
+}
+
+export class NotFoundError extends BtError {
+  constructor(message: string) {
+    super(message, ExitCode.notFound);
+  }
+}
+
+export class LockError extends BtError {
+  constructor(message: string) {
+    super(message, ExitCode.locked);
+  }
+}
+
+export class VaultError extends BtError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.vault, options);
+  }
+}
+
+export class IoError extends BtError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.io, options);
+  }
+}
+
+/** A short human description of a Node system error (ENOSPC → "no space left on device"). */
+export function describeSystemError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EACCES': return 'permission denied';
+    case 'EPERM': return 'operation not permitted';
+    case 'ENOSPC': return 'no space left on device';
+    case 'EROFS': return 'read-only file system';
+    case 'EISDIR': return 'is a directory';
+    case 'ENOTDIR': return 'not a directory';
+    case 'EEXIST': return 'already exists';
+    case 'EIO': return 'input/output error';
+    case 'EDQUOT': return 'disk quota exceeded';
+    default: return e?.message ?? String(err);
+  }
+}

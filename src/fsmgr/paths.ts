@@ -1,0 +1,80 @@
+// File names are whatever bytes Linux allows, so paths inside a tracked
+// directory are handled as Buffers end to end and only turned into text for
+// display. Tracked directory roots come from argv and are plain strings.
+
+const SLASH = 0x2f;
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export function joinBytes(dir: Buffer, name: Buffer): Buffer {
+  if (dir.length === 0) return name;
+  if (dir[dir.length - 1] === SLASH) return Buffer.concat([dir, name]);
+  return Buffer.concat([dir, Buffer.from('/'), name]);
+}
+
+export function absPath(root: string, rel: Buffer): Buffer {
+  return rel.length === 0 ? Buffer.from(root) : joinBytes(Buffer.from(root), rel);
+}
+
+export function isValidUtf8(buf: Buffer): boolean {
+  try {
+    decoder.decode(buf);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * git-style quoting: a name that is valid UTF-8 without control characters is
+ * shown as it is; anything else is shown in double quotes with C escapes and
+ * octal bytes, so that every name fits on one line and is unambiguous.
+ */
+export function displayName(buf: Buffer): string {
+  if (isValidUtf8(buf)) {
+    const s = buf.toString('utf8');
+    // eslint-disable-next-line no-control-regex
+    if (!/[\x00-\x1f\x7f"\\]/.test(s)) return s;
+  }
+  let out = '"';
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i]!;
+    if (b === 0x22) out += '\\"';
+    else if (b === 0x5c) out += '\\\\';
+    else if (b === 0x0a) out += '\\n';
+    else if (b === 0x09) out += '\\t';
+    else if (b === 0x0d) out += '\\r';
+    else if (b < 0x20 || b === 0x7f) out += '\\' + b.toString(8).padStart(3, '0');
+    else if (b < 0x80) out += String.fromCharCode(b);
+    else {
+      const len = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+      const seq = buf.subarray(i, i + len);
+      if (len > 1 && seq.length === len && isValidUtf8(seq)) {
+        out += seq.toString('utf8');
+        i += len;
+        continue;
+      }
+      out += '\\' + b.toString(8).padStart(3, '0');
+    }
+    i++;
+  }
+  return out + '"';
+}
+
+/** The text form used in JSON: the name itself when it is UTF-8, otherwise its quoted form. */
+export function jsonName(buf: Buffer): string {
+  return isValidUtf8(buf) ? buf.toString('utf8') : displayName(buf);
+}
+
+/** True when `child` equals `parent` or lies below it (both absolute, normalised). */
+export function isWithin(parent: string, child: string): boolean {
+  if (parent === '/') return child.startsWith('/');
+  return child === parent || child.startsWith(parent + '/');
+}
+
+/** The relative path of `child` below `parent` as bytes ("" for the root itself). */
+export function relativeBytes(parent: string, child: string): Buffer {
+  if (child === parent) return Buffer.alloc(0);
+  const start = parent === '/' ? 1 : parent.length + 1;
+  return Buffer.from(child.slice(start));
+}

@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+
+export type FileKind = 'file' | 'symlink';
+
+/** What bt records about a file at one moment: lstat at nanosecond precision, never following links. */
+export interface FileMeta {
+  kind: FileKind;
+  size: number;
+  mode: number; // permission bits only (st_mode & 0o7777)
+  uid: number;
+  gid: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  birthtimeNs: bigint | null;
+  ino: bigint;
+  dev: bigint;
+  linkTarget: Buffer | null;
+}
+
+export type StatResult =
+  | { type: 'missing' }
+  | { type: 'dir' }
+  | { type: 'special'; what: string }
+  | { type: 'entry'; meta: FileMeta };
+
+function specialName(st: fs.BigIntStats): string {
+  if (st.isSocket()) return 'socket';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isCharacterDevice()) return 'character device';
+  return 'special file';
+}
+
+export function metaFromStats(st: fs.BigIntStats, linkTarget: Buffer | null): FileMeta {
+  return {
+    kind: st.isSymbolicLink() ? 'symlink' : 'file',
+    size: Number(st.size),
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    atimeNs: st.atimeNs,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+    birthtimeNs: st.birthtimeNs > 0n ? st.birthtimeNs : null,
+    ino: st.ino,
+    dev: st.dev,
+    linkTarget,
+  };
+}
+
+/** lstat a path (bytes) and classify it. */
+export function statPath(abs: Buffer): StatResult {
+  let st: fs.BigIntStats | undefined;
+  try {
+    st = fs.lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || code === 'ENOENT') return { type: 'missing' };
+    throw err;
+  }
+  if (!st) return { type: 'missing' };
+  if (st.isDirectory()) return { type: 'dir' };
+  if (st.isFile()) return { type: 'entry', meta: metaFromStats(st, null) };
+  if (st.isSymbolicLink()) {
+    const target = fs.readlinkSync(abs, { encoding: 'buffer' });
+    return { type: 'entry', meta: metaFromStats(st, target) };
+  }
+  return { type: 'special', what: specialName(st) };
+}
+
+/** True when the file differs from a recorded state in anything bt tracks (content aside). */
+export function metaDiffers(a: Pick<FileMeta, 'kind' | 'size' | 'mode' | 'uid' | 'gid' | 'mtimeNs' | 'linkTarget'>, b: Pick<FileMeta, 'kind' | 'size' | 'mode' | 'uid' | 'gid' | 'mtimeNs' | 'linkTarget'>): boolean {
+  if (a.kind !== b.kind || a.size !== b.size || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid || a.mtimeNs !== b.mtimeNs) return true;
+  if (a.kind === 'symlink') return !(a.linkTarget && b.linkTarget && a.linkTarget.equals(b.linkTarget));
+  return false;
+}
+
+/** The same file, unchanged, between two stats taken around a read. */
+export function sameVersion(a: FileMeta, b: FileMeta): boolean {
+  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
+}

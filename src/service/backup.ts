@@ -1,0 +1,361 @@
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import fsp from 'node:fs/promises';
+import { ExitCode, VaultError } from '../errors.js';
+import { displayName } from '../fsmgr/paths.js';
+import { metaDiffers, sameVersion, statPath, type FileMeta } from '../fsmgr/stat.js';
+import type { DirectoryRow, SnapshotRow } from '../db/types.js';
+import type { StagedEntry } from '../staging/staging-area.js';
+import { ContentChangedError, type Vault } from '../vault/vault.js';
+import type { Context } from './context.js';
+import { runPool } from './pool.js';
+import { stageAll, type StageCounts } from './stage.js';
+import { uploadMetadata } from './metadata.js';
+import { appendRunLog } from './runlog.js';
+
+/** Files up to this size are read once into memory, hashed, and written from that buffer. */
+const SMALL_FILE = 1 << 20;
+const CONCURRENCY = 8;
+const COMMIT_FILES = 2000;
+const COMMIT_BYTES = 512 * 1024 * 1024;
+const COMMIT_MS = 5000;
+const READ_CHUNK = 1 << 20;
+
+export interface BackupFailure {
+  path: string;
+  why: string;
+}
+
+export interface BackupSummary {
+  runId: string;
+  status: 'ok' | 'partial' | 'nothing';
+  files: number;
+  stored: number;
+  unchanged: number;
+  deleted: number;
+  failed: number;
+  bytesNew: number;
+  bytesDedup: number;
+  durationMs: number;
+  staged: StageCounts | null;
+  failures: BackupFailure[];
+  changedDuringRead: number;
+  metadata: string | null;
+}
+
+type Outcome =
+  | { kind: 'delete'; dir: DirectoryRow; rel: Buffer }
+  | { kind: 'upsert'; dir: DirectoryRow; rel: Buffer; meta: FileMeta; contentId: string | null; bytes: number };
+
+interface DirPrefix {
+  dir: DirectoryRow;
+  prefix: Buffer; // path + '/'
+}
+
+function directoryFor(dirs: DirPrefix[], abs: Buffer): { dir: DirectoryRow; rel: Buffer } | null {
+  for (const d of dirs) {
+    if (abs.length > d.prefix.length && abs.subarray(0, d.prefix.length).equals(d.prefix)) return { dir: d.dir, rel: abs.subarray(d.prefix.length) };
+  }
+  return null;
+}
+
+async function hashFile(abs: Buffer): Promise<string> {
+  const h = crypto.createHash('sha256');
+  const fh = await fsp.open(abs, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, READ_CHUNK, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return h.digest('hex');
+}
+
+function sameAsSnapshot(s: SnapshotRow | null, meta: FileMeta): boolean {
+  if (!s || s.deleted) return false;
+  return !metaDiffers({ kind: s.fileType, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeNs: s.mtimeNs, linkTarget: s.linkTarget }, meta);
+}
+
+/** Warn once per vault that shares a filesystem with a tracked directory. */
+function warnSameFilesystem(ctx: Context, vaults: Vault[], dirs: DirectoryRow[]): void {
+  for (const v of vaults) {
+    if (v.kind !== 'fs') continue;
+    const vst = fs.statSync(v.location, { throwIfNoEntry: false });
+    if (!vst) continue;
+    const shared = dirs.find((d) => fs.statSync(d.path, { throwIfNoEntry: false })?.dev === vst.dev);
+    if (shared) ctx.reporter.warn(`vault '${v.name}' (${v.location}) is on the same filesystem as ${shared.path}: this copy does not survive the disk`);
+  }
+}
+
+class BackupRun {
+  private readonly summary: BackupSummary;
+  private readonly pending: Outcome[] = [];
+  private pendingBytes = 0;
+  private lastCommit = Date.now();
+  private committing: Promise<void> = Promise.resolve();
+  private readonly failedEntries: StagedEntry[] = [];
+  private readBytes = 0;
+  private readonly runStarted = Date.now();
+  private readonly run;
+
+  constructor(private readonly ctx: Context, private readonly vaults: Vault[], private readonly dirs: DirPrefix[], staged: StageCounts | null) {
+    this.run = ctx.db.startRun();
+    this.summary = {
+      runId: this.run.id, status: 'ok', files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0,
+      durationMs: 0, staged, failures: [], changedDuringRead: 0, metadata: null,
+    };
+  }
+
+  async process(entries: StagedEntry[]): Promise<BackupSummary> {
+    const total = entries.length;
+    await runPool(entries, CONCURRENCY, async (entry) => {
+      try {
+        const outcome = await this.processEntry(entry);
+        if (outcome) this.pending.push(outcome);
+      } catch (err) {
+        if (err instanceof VaultError) throw err; // a vault failing fails the run: nothing more can be stored
+        this.fail(entry, err);
+      }
+      this.summary.files++;
+      this.ctx.reporter.progress({ phase: 'backup', files: this.summary.files, bytes: this.readBytes, totalFiles: total });
+      if (this.pending.length >= COMMIT_FILES || this.pendingBytes >= COMMIT_BYTES || Date.now() - this.lastCommit >= COMMIT_MS) await this.commit();
+    }).finally(() => this.ctx.reporter.progressDone());
+    await this.commit();
+    return this.summary;
+  }
+
+  private fail(entry: StagedEntry, err: unknown): void {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EACCES' ? 'permission denied' : e.code ? `${e.code}: ${e.message}` : e.message ?? String(err);
+    const p = displayName(entry.abs);
+    this.summary.failed++;
+    this.summary.failures.push({ path: p, why });
+    this.failedEntries.push(entry);
+    this.ctx.reporter.warn(`cannot back up ${p}: ${why} (left staged)`);
+  }
+
+  get remaining(): StagedEntry[] {
+    return this.failedEntries;
+  }
+
+  private async processEntry(entry: StagedEntry): Promise<Outcome | null> {
+    const located = directoryFor(this.dirs, entry.abs);
+    if (!located) {
+      this.ctx.reporter.warn(`no longer in a tracked directory, dropped from staging: ${displayName(entry.abs)}`);
+      return null;
+    }
+    const { dir, rel } = located;
+    const st = statPath(entry.abs);
+    if (st.type === 'missing' || st.type === 'dir') return { kind: 'delete', dir, rel };
+    if (st.type === 'special') {
+      this.ctx.reporter.warn(`skipped ${st.what}: ${displayName(entry.abs)}`);
+      return null;
+    }
+    const meta = st.meta;
+    if (meta.kind === 'symlink') return { kind: 'upsert', dir, rel, meta, contentId: null, bytes: 0 };
+
+    // A file recorded with exactly this stat (a re-run after an interrupted backup) is not read again.
+    const file = this.ctx.db.findFile(dir.id, rel);
+    const current = file?.currentSnapshotId ? this.ctx.db.getSnapshot(file.currentSnapshotId) : null;
+    if (current?.contentId && sameAsSnapshot(current, meta) && current.ctimeNs === meta.ctimeNs) {
+      const held = this.ctx.db.contentVaults(current.contentId);
+      if (this.vaults.every((v) => held.includes(v.name))) return { kind: 'upsert', dir, rel, meta, contentId: current.contentId, bytes: 0 };
+    }
+    return this.storeFile(entry.abs, dir, rel, meta);
+  }
+
+  /**
+   * Read, hash and store one regular file. The checksum recorded is always
+   * that of the bytes the vaults hold: small files are stored from the very
+   * buffer that was hashed, large ones are re-hashed by the vault as it
+   * writes. A file that changes while read is read once more; if it changes
+   * again, a small file is recorded as read and a large one is left staged.
+   */
+  private async storeFile(abs: Buffer, dir: DirectoryRow, rel: Buffer, meta0: FileMeta): Promise<Outcome | null> {
+    let meta = meta0;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const last = attempt === 1;
+      let id: string;
+      let size: number;
+      let data: Buffer | null = null;
+      try {
+        if (meta.size <= SMALL_FILE) {
+          data = await fsp.readFile(abs);
+          id = crypto.createHash('sha256').update(data).digest('hex');
+          size = data.length;
+        } else {
+          id = await hashFile(abs);
+          size = meta.size;
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'delete', dir, rel };
+        throw err;
+      }
+      this.readBytes += size;
+      const after = statPath(abs);
+      if (after.type !== 'entry' || after.meta.kind !== 'file') return { kind: 'delete', dir, rel };
+      const changed = !sameVersion(meta, after.meta) || size !== after.meta.size;
+      if (changed && !last) {
+        meta = after.meta;
+        continue;
+      }
+      try {
+        await this.putEverywhere(id, data ? { data } : { path: abs, size }, size);
+      } catch (err) {
+        if (err instanceof ContentChangedError && !last) {
+          meta = statPath(abs).type === 'entry' ? (statPath(abs) as { meta: FileMeta }).meta : meta;
+          continue;
+        }
+        if (err instanceof ContentChangedError) throw new Error('changed while being read, twice');
+        throw err;
+      }
+      if (changed || attempt > 0) {
+        this.summary.changedDuringRead++;
+        this.ctx.reporter.warn(`changed while being backed up, stored as read: ${displayName(abs)}`);
+      }
+      // The size recorded is that of the stored bytes; the rest of the metadata is the stat taken before the read.
+      return { kind: 'upsert', dir, rel, meta: { ...meta, size }, contentId: id, bytes: size };
+    }
+    return null;
+  }
+
+  private async putEverywhere(id: string, source: { data: Buffer } | { path: Buffer; size: number }, size: number): Promise<void> {
+    let stored = false;
+    for (const v of this.vaults) {
+      const r = await v.putContent(id, source);
+      if (r === 'stored') stored = true;
+    }
+    if (stored) this.summary.bytesNew += size;
+    else this.summary.bytesDedup += size;
+    this.pendingBytes += size;
+  }
+
+  /** Make stored content durable in every vault, then record it and the snapshots in one transaction. */
+  async commit(): Promise<void> {
+    const batch = this.pending.splice(0);
+    this.pendingBytes = 0;
+    this.lastCommit = Date.now();
+    const flushes = this.vaults.map((v) => v.flush()); // each captures its pending puts now, before any await
+    const prev = this.committing;
+    this.committing = (async () => {
+      await prev;
+      await Promise.all(flushes);
+      if (batch.length) this.record(batch);
+    })();
+    await this.committing;
+  }
+
+  private record(batch: Outcome[]): void {
+    const db = this.ctx.db;
+    const now = Date.now();
+    db.transaction(() => {
+      let changed = false;
+      for (const o of batch) {
+        if (o.kind === 'delete') {
+          const file = db.findFile(o.dir.id, o.rel);
+          if (!file || file.deleted || !file.currentSnapshotId) continue;
+          const cur = db.getSnapshot(file.currentSnapshotId)!;
+          const { id: _i, fileId: _f, createdAt: _c, backupRunId: _r, ...rest } = cur;
+          db.insertSnapshot(file, { ...rest, deleted: true }, this.run.id, now);
+          this.summary.deleted++;
+          changed = true;
+          continue;
+        }
+        if (o.contentId) for (const v of this.vaults) db.recordContent(o.contentId, o.bytes, v.name, now);
+        const file = db.findOrCreateFile(o.dir.id, o.rel);
+        const cur = file.currentSnapshotId && !file.deleted ? db.getSnapshot(file.currentSnapshotId) : null;
+        if (cur && cur.contentId === o.contentId && sameAsSnapshot(cur, o.meta)) {
+          this.summary.unchanged++;
+          continue;
+        }
+        const m = o.meta;
+        db.insertSnapshot(file, {
+          contentId: o.contentId, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeNs: m.atimeNs, mtimeNs: m.mtimeNs,
+          ctimeNs: m.ctimeNs, birthtimeNs: m.birthtimeNs, fileType: m.kind, linkTarget: m.linkTarget, deleted: false,
+        }, this.run.id, now);
+        this.summary.stored++;
+        changed = true;
+      }
+      if (changed) db.setMeta('metadata_dirty', '1');
+    });
+  }
+
+  finish(status: BackupSummary['status']): BackupSummary {
+    this.summary.status = status;
+    this.summary.durationMs = Date.now() - this.runStarted;
+    Object.assign(this.run, {
+      endedAt: Date.now(), status: this.summary.failed ? 'partial' : 'ok', filesStored: this.summary.stored, filesUnchanged: this.summary.unchanged,
+      filesDeleted: this.summary.deleted, filesFailed: this.summary.failed, bytesNew: this.summary.bytesNew, bytesDedup: this.summary.bytesDedup,
+    });
+    this.ctx.db.finishRun(this.run);
+    return this.summary;
+  }
+
+  abort(): void {
+    Object.assign(this.run, { endedAt: Date.now(), status: 'failed' });
+    try {
+      this.ctx.db.finishRun(this.run);
+    } catch {
+      // the original error matters more
+    }
+  }
+}
+
+/** `bt backup [-a]`: process every staged operation, store new content in every vault, record snapshots, upload metadata. */
+export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<BackupSummary> {
+  const started = Date.now();
+  ctx.takeLock('backup');
+  const staged = opts.all ? stageAll(ctx) : null;
+  const set = ctx.staging.load();
+  const entries = [...set.entries.values()];
+  const active = ctx.db.listDirectories();
+  const dirs: DirPrefix[] = active
+    .map((dir) => ({ dir, prefix: Buffer.from(dir.path === '/' ? '/' : dir.path + '/') }))
+    .sort((a, b) => b.prefix.length - a.prefix.length);
+  const dirty = ctx.db.getMeta('metadata_dirty') === '1';
+  if (entries.length === 0 && !dirty) {
+    const summary: BackupSummary = {
+      runId: '', status: 'nothing', files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0,
+      durationMs: Date.now() - started, staged, failures: [], changedDuringRead: 0, metadata: null,
+    };
+    ctx.staging.complete(set, []);
+    appendRunLog(ctx, { command: 'backup', ...summaryLog(summary) });
+    return summary;
+  }
+  const vaults = await ctx.vaults();
+  warnSameFilesystem(ctx, vaults, active);
+  const run = new BackupRun(ctx, vaults, dirs, staged);
+  let summary: BackupSummary;
+  try {
+    await run.process(entries);
+    ctx.staging.complete(set, run.remaining);
+    summary = run.finish(run.remaining.length ? 'partial' : 'ok');
+  } catch (err) {
+    run.abort();
+    appendRunLog(ctx, { command: 'backup', status: 'failed', error: (err as Error).message });
+    throw err;
+  }
+  if (ctx.db.getMeta('metadata_dirty') === '1') {
+    summary.metadata = await uploadMetadata(ctx, vaults);
+    ctx.db.setMeta('metadata_dirty', '0');
+  }
+  summary.durationMs = Date.now() - started;
+  appendRunLog(ctx, { command: 'backup', ...summaryLog(summary) });
+  return summary;
+}
+
+function summaryLog(s: BackupSummary): Record<string, unknown> {
+  return {
+    run_id: s.runId || null, status: s.status, files: s.files, stored: s.stored, unchanged: s.unchanged, deleted: s.deleted, failed: s.failed,
+    bytes_new: s.bytesNew, bytes_dedup: s.bytesDedup, duration_ms: s.durationMs, failures: s.failures, metadata: s.metadata,
+  };
+}
+
+export function backupExitCode(s: BackupSummary): number {
+  return s.failed > 0 ? ExitCode.failure : ExitCode.ok;
+}
+

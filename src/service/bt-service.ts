@@ -1,0 +1,79 @@
+import { Context, type ContextOptions } from './context.js';
+import { ensureDefaultVault, addFsVault, removeVault, initVaults } from './config-admin.js';
+import { addDirectory, removeDirectory, listDirectories } from './directories.js';
+import { stagePaths } from './stage.js';
+import { runBackup } from './backup.js';
+import { getStatus } from './status.js';
+import { getFileHistory } from './history.js';
+import { restore, type RestoreOptions } from './restore.js';
+import { listHosts, recoverHost } from './recover.js';
+import { appendRunLog } from './runlog.js';
+
+/** The orchestration layer the CLI talks to: one instance per command run. */
+export class BtService {
+  private constructor(readonly ctx: Context) {}
+
+  static async open(opts: ContextOptions): Promise<BtService> {
+    const ctx = Context.load(opts);
+    await ensureDefaultVault(ctx);
+    return new BtService(ctx);
+  }
+
+  get config() {
+    return this.ctx.config;
+  }
+  get configFile() {
+    return this.ctx.configFile;
+  }
+
+  addDirectory(p: string) {
+    this.ctx.takeLock('dir init');
+    return addDirectory(this.ctx, p);
+  }
+  removeDirectory(p: string) {
+    this.ctx.takeLock('dir remove');
+    return removeDirectory(this.ctx, p);
+  }
+  listDirectories() {
+    return listDirectories(this.ctx);
+  }
+  stage(paths: string[]) {
+    this.ctx.takeLock('add');
+    const counts = stagePaths(this.ctx, paths);
+    appendRunLog(this.ctx, { command: 'add', ...counts });
+    return counts;
+  }
+  backup(opts: { all: boolean }) {
+    return runBackup(this.ctx, opts);
+  }
+  status(p: string) {
+    return getStatus(this.ctx, p);
+  }
+  history(p: string) {
+    return getFileHistory(this.ctx, p);
+  }
+  async restore(p: string, opts: RestoreOptions) {
+    const r = await restore(this.ctx, p, opts);
+    appendRunLog(this.ctx, { command: 'restore', kind: r.kind, files: r.files, bytes: r.bytes, duration_ms: r.durationMs });
+    return r;
+  }
+  listHosts(vault?: string) {
+    return listHosts(this.ctx, vault);
+  }
+  recover(opts: { hostId: string; vault?: string; at?: string; force: boolean }) {
+    return recoverHost(this.ctx, opts);
+  }
+  addFsVault(name: string, dir: string) {
+    addFsVault(this.ctx, name, dir);
+  }
+  removeVault(name: string) {
+    removeVault(this.ctx, name);
+  }
+  initVaults(name?: string) {
+    return initVaults(this.ctx, name);
+  }
+
+  close(): Promise<void> {
+    return this.ctx.close();
+  }
+}

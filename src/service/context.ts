@@ -1,0 +1,125 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { configPath, defaultConfig, readConfig, writeConfig, type Config } from '../config/config.js';
+import { Database } from '../db/database.js';
+import { StagingArea } from '../staging/staging-area.js';
+import { compileIgnore, readBtignore, type IgnoreMatcher } from '../fsmgr/ignore.js';
+import { acquireLock, type HostLock } from '../fsmgr/lock.js';
+import { createVault } from '../vault/factory.js';
+import type { Vault } from '../vault/vault.js';
+import { VaultError } from '../errors.js';
+import type { Reporter } from './reporter.js';
+
+export interface ContextOptions {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  reporter: Reporter;
+}
+
+/**
+ * What one command run needs: the config (created with defaults on a first
+ * run), and the database, staging area and vaults, each opened on first use.
+ */
+export class Context {
+  readonly configFile: string;
+  config: Config;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly reporter: Reporter;
+  private database: Database | null = null;
+  private openVaults: Vault[] | null = null;
+  private lock: HostLock | null = null;
+
+  private constructor(configFile: string, config: Config, opts: ContextOptions) {
+    this.configFile = configFile;
+    this.config = config;
+    this.env = opts.env;
+    this.cwd = opts.cwd;
+    this.reporter = opts.reporter;
+  }
+
+  static load(opts: ContextOptions): Context {
+    const file = configPath(opts.env);
+    if (!fs.existsSync(file)) {
+      const config = defaultConfig(opts.env);
+      writeConfig(file, config);
+      opts.reporter.info(`bt: created default config ${file} (vault 'local' at ${config.vaults[0]!.vault_root})`);
+      const ctx = new Context(file, config, opts);
+      ctx.createdConfig = true;
+      return ctx;
+    }
+    return new Context(file, readConfig(file), opts);
+  }
+
+  /** True when this run wrote the default config; the default vault is then initialised by the caller. */
+  createdConfig = false;
+
+  saveConfig(config: Config): void {
+    writeConfig(this.configFile, config);
+    this.config = config;
+  }
+
+  get db(): Database {
+    if (!this.database) this.database = new Database(this.config.data_dir);
+    return this.database;
+  }
+
+  get staging(): StagingArea {
+    return new StagingArea(this.config.staging_dir);
+  }
+
+  /** Ignore rules of one tracked directory: the config's list plus its .btignore. */
+  ignoreFor(root: string): IgnoreMatcher {
+    return compileIgnore([...this.config.ignore_list, ...readBtignore(root)]);
+  }
+
+  /** Absolute paths a walk never enters. */
+  get excludedPaths(): string[] {
+    return [this.config.base_dir];
+  }
+
+  vault(name: string): Vault {
+    const spec = this.config.vaults.find((v) => v.name === name);
+    if (!spec) throw new VaultError(`unknown vault '${name}' (configured: ${this.config.vaults.map((v) => v.name).join(', ') || 'none'})`);
+    return createVault(spec);
+  }
+
+  /** Every configured vault, opened (each must be initialised and writable). */
+  async vaults(): Promise<Vault[]> {
+    if (this.openVaults) return this.openVaults;
+    if (this.config.vaults.length === 0) throw new VaultError(`no vault is configured: add one with 'bt config vault add'`);
+    const out: Vault[] = [];
+    for (const spec of this.config.vaults) {
+      const v = createVault(spec);
+      await v.open();
+      out.push(v);
+    }
+    this.openVaults = out;
+    return out;
+  }
+
+  closeDatabase(): void {
+    this.database?.close();
+    this.database = null;
+  }
+
+  takeLock(command: string): void {
+    if (this.lock) return;
+    this.lock = acquireLock(this.config.base_dir, command, (msg) => this.reporter.warn(msg));
+  }
+
+  resolve(p: string): string {
+    return path.resolve(this.cwd, p);
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.openVaults) for (const v of this.openVaults) await v.close();
+    } finally {
+      this.database?.close();
+      this.database = null;
+      this.lock?.release();
+      this.lock = null;
+    }
+  }
+}

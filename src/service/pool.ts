@@ -1,0 +1,18 @@
+/** Run `fn` over `items` with at most `concurrency` calls in flight; the first thrown error stops new work and is rethrown. */
+export async function runPool<T>(items: Iterable<T>, concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const it = items[Symbol.iterator]();
+  let failed: unknown = null;
+  const worker = async () => {
+    while (failed === null) {
+      const next = it.next();
+      if (next.done) return;
+      try {
+        await fn(next.value);
+      } catch (err) {
+        if (failed === null) failed = err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  if (failed !== null) throw failed;
+}

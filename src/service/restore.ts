@@ -1,0 +1,216 @@
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { BtError, IoError, NotFoundError, UsageError, VaultError, describeSystemError } from '../errors.js';
+import { displayName, joinBytes } from '../fsmgr/paths.js';
+import type { SnapshotRow } from '../db/types.js';
+import { createVault } from '../vault/factory.js';
+import type { Vault } from '../vault/vault.js';
+import type { Context } from './context.js';
+import { checksumOf } from './history.js';
+import { locate } from './locate.js';
+import { runPool } from './pool.js';
+import { underStart } from './scan.js';
+import { isoFromMs, parseAt } from './time.js';
+
+export interface RestoreOptions {
+  checksum?: string;
+  at?: string;
+  contentOnly: boolean;
+  target?: string;
+  overwrite: boolean;
+}
+
+export interface RestoreResult {
+  kind: 'file' | 'directory';
+  files: number;
+  bytes: number;
+  /** Where the file went, or the target directory. */
+  destination: Buffer;
+  checksum: string | null;
+  durationMs: number;
+}
+
+const CONCURRENCY = 8;
+
+/** Vaults for reading, in config order; one that cannot be opened is skipped while another can serve. */
+class VaultReader {
+  private vaults: Vault[] | null = null;
+  private readonly openErrors: string[] = [];
+  constructor(private readonly ctx: Context) {}
+
+  private async open(): Promise<Vault[]> {
+    if (this.vaults) return this.vaults;
+    const out: Vault[] = [];
+    for (const spec of this.ctx.config.vaults) {
+      const v = createVault(spec);
+      try {
+        await v.open();
+        out.push(v);
+      } catch (err) {
+        this.openErrors.push((err as Error).message);
+      }
+    }
+    if (!out.length) throw new VaultError(this.openErrors[0] ?? `no vault is configured: add one with 'bt config vault add'`);
+    this.vaults = out;
+    return out;
+  }
+
+  /** Fetch an object into `out`, from the first vault that holds it intact. */
+  async fetch(id: string, out: Buffer): Promise<void> {
+    const errors: string[] = [];
+    for (const v of await this.open()) {
+      try {
+        await v.getContent(id, out);
+        return;
+      } catch (err) {
+        fs.rmSync(out, { force: true });
+        if (isLocalWriteError(err)) throw err;
+        errors.push((err as Error).message);
+      }
+    }
+    throw new VaultError(errors.length === 1 ? errors[0]! : `no vault could provide object ${id}: ${errors.join('; ')}`);
+  }
+}
+
+function isLocalWriteError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS' || code === 'EACCES' || code === 'EEXIST';
+}
+
+/** fs.utimes takes seconds as a double; nudge by a quarter microsecond so truncation keeps the exact microsecond. */
+function utimeSeconds(ns: bigint): number {
+  const us = ns / 1000n;
+  return Number(us) / 1e6 + 2.5e-7;
+}
+
+interface Writer {
+  reader: VaultReader;
+  opts: RestoreOptions;
+  ownershipWarned: boolean;
+  warn(msg: string): void;
+}
+
+function applyMetadata(w: Writer, p: Buffer, s: SnapshotRow): void {
+  const isLink = s.fileType === 'symlink';
+  try {
+    if (isLink) fs.lchownSync(p, s.uid, s.gid);
+    else fs.chownSync(p, s.uid, s.gid);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'EINVAL') throw err;
+    if (!w.ownershipWarned) {
+      w.ownershipWarned = true;
+      w.warn(`cannot restore file ownership (uid/gid) as this user; mode and times are restored`);
+    }
+  }
+  if (!isLink) fs.chmodSync(p, s.mode);
+  const atime = utimeSeconds(s.atimeNs);
+  const mtime = utimeSeconds(s.mtimeNs);
+  if (isLink) fs.lutimesSync(p, atime, mtime);
+  else fs.utimesSync(p, atime, mtime);
+}
+
+/** Write one version at `dest`: temp file, verified content, metadata, rename. */
+async function writeVersion(w: Writer, s: SnapshotRow, dest: Buffer): Promise<void> {
+  const slash = dest.lastIndexOf(0x2f);
+  const dirBuf = slash > 0 ? dest.subarray(0, slash) : Buffer.from('/');
+  const tmpPath = joinBytes(dirBuf, Buffer.from(`.bt-tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}.restore`));
+  fs.mkdirSync(dirBuf, { recursive: true });
+  try {
+    if (s.fileType === 'symlink') fs.symlinkSync(s.linkTarget!, tmpPath);
+    else await w.reader.fetch(s.contentId!, tmpPath);
+    if (!w.opts.contentOnly) applyMetadata(w, tmpPath, s);
+    fs.renameSync(tmpPath, dest);
+  } catch (err) {
+    fs.rmSync(tmpPath, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new IoError(`no space left on device while restoring ${displayName(dest)} (nothing was written)`, { cause: err });
+    if (err instanceof BtError) throw err;
+    if (code) throw new IoError(`cannot restore ${displayName(dest)}: ${describeSystemError(err)}`, { cause: err });
+    throw err;
+  }
+}
+
+function exists(p: Buffer): boolean {
+  return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+}
+
+function syncTarget(p: string): void {
+  spawnSync('sync', ['-f', p], { stdio: 'ignore' });
+}
+
+/** Pick one version of a file: by checksum prefix, by time, or the latest backed up. */
+export function chooseVersion(versions: SnapshotRow[], opts: RestoreOptions, display: string): SnapshotRow {
+  if (opts.checksum !== undefined) {
+    const prefix = opts.checksum.toLowerCase();
+    if (!/^[0-9a-f]{4,64}$/.test(prefix)) throw new UsageError(`invalid checksum prefix '${opts.checksum}': give 4 to 64 hex digits`);
+    const matches = versions.filter((v) => !v.deleted && checksumOf(v).startsWith(prefix));
+    const distinct = [...new Set(matches.map(checksumOf))];
+    if (distinct.length === 0) throw new NotFoundError(`no version of ${display} has checksum ${prefix}`);
+    if (distinct.length > 1) throw new UsageError(`ambiguous checksum prefix ${prefix} for ${display}: matches ${distinct.map((c) => c.slice(0, 12)).join(', ')}`);
+    return matches[0]!;
+  }
+  if (opts.at !== undefined) {
+    const at = parseAt(opts.at);
+    const v = versions.find((s) => s.createdAt <= at);
+    if (!v) throw new NotFoundError(`${display} has no version at ${opts.at}: its first version is from ${isoFromMs(versions[versions.length - 1]!.createdAt)}`);
+    if (v.deleted) throw new NotFoundError(`${display} was deleted at ${opts.at} (deleted in the backup of ${isoFromMs(v.createdAt)})`);
+    return v;
+  }
+  const v = versions.find((s) => !s.deleted);
+  if (!v) throw new NotFoundError(`${display} has no version to restore`);
+  return v;
+}
+
+/** `bt restore PATH`: one file (next to the original, or into --target) or a directory (into --target). */
+export async function restore(ctx: Context, p: string, opts: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const loc = locate(ctx, p, 'restore', true);
+  const dirRoot = Buffer.from(loc.directory.path);
+  const file = loc.rel.length ? ctx.db.findFile(loc.directory.id, loc.rel) : null;
+  const target = opts.target !== undefined ? ctx.resolve(opts.target) : undefined;
+  const writer: Writer = { reader: new VaultReader(ctx), opts, ownershipWarned: false, warn: (m) => ctx.reporter.warn(m) };
+  ctx.takeLock('restore');
+
+  if (file) {
+    const versions = ctx.db.findFileSnapshotsForFile(file.id);
+    if (!versions.length) throw new NotFoundError(`never backed up: ${loc.abs}`);
+    const s = chooseVersion(versions, opts, displayName(Buffer.from(loc.abs)));
+    const checksum = checksumOf(s);
+    const dest = target !== undefined ? joinBytes(Buffer.from(target), loc.rel) : Buffer.concat([joinBytes(dirRoot, loc.rel), Buffer.from('.' + checksum.slice(0, 12))]);
+    if (exists(dest) && !opts.overwrite) throw new UsageError(`${displayName(dest)} exists: use --overwrite to replace it`);
+    await writeVersion(writer, s, dest);
+    syncTarget(path.dirname(dest.toString('utf8')));
+    return { kind: 'file', files: 1, bytes: s.size, destination: dest, checksum, durationMs: Date.now() - started };
+  }
+
+  if (opts.checksum !== undefined) throw new UsageError(`--checksum selects a version of one file; ${loc.abs} is a directory (use --at)`);
+  const at = opts.at !== undefined ? parseAt(opts.at) : Date.now() + 60_000;
+  const all = ctx.db.snapshotsAt(loc.directory.id, at).filter((x) => underStart(x.file.name, loc.rel));
+  if (!all.length) {
+    const anyEver = ctx.db.snapshotsAt(loc.directory.id, Number.MAX_SAFE_INTEGER).some((x) => underStart(x.file.name, loc.rel));
+    if (anyEver && opts.at !== undefined) throw new NotFoundError(`nothing under ${loc.abs} was backed up at or before ${opts.at}`);
+    throw new NotFoundError(`never backed up: ${loc.abs}`);
+  }
+  if (target === undefined) throw new UsageError(`restoring a directory needs --target DIR`);
+  const items = all.filter((x) => !x.snapshot.deleted);
+  const targetBuf = Buffer.from(target);
+  const jobs = items.map((x) => ({ s: x.snapshot, dest: joinBytes(targetBuf, x.file.name) }));
+  if (!opts.overwrite) {
+    const clash = jobs.find((j) => exists(j.dest));
+    if (clash) throw new UsageError(`${displayName(clash.dest)} exists: use --overwrite to replace files in ${target}`);
+  }
+  fs.mkdirSync(target, { recursive: true });
+  let done = 0;
+  let bytes = 0;
+  await runPool(jobs, CONCURRENCY, async (j) => {
+    await writeVersion(writer, j.s, j.dest);
+    done++;
+    bytes += j.s.size;
+    ctx.reporter.progress({ phase: 'restore', files: done, bytes, totalFiles: jobs.length });
+  }).finally(() => ctx.reporter.progressDone());
+  syncTarget(target);
+  return { kind: 'directory', files: done, bytes, destination: targetBuf, checksum: null, durationMs: Date.now() - started };
+}

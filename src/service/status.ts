@@ -1,0 +1,49 @@
+import { joinBytes, displayName } from '../fsmgr/paths.js';
+import type { Context } from './context.js';
+import { locate, requireExisting } from './locate.js';
+import { scanDirectory, type DriftState } from './scan.js';
+
+export type FileState = DriftState | 'staged';
+
+export interface StatusEntry {
+  rel: Buffer;
+  state: FileState;
+  /** A deletion on disk that the backup does not hold yet. */
+  pendingDelete: boolean;
+}
+
+export interface StatusResult {
+  directory: string;
+  files: StatusEntry[];
+  summary: Record<FileState, number>;
+  /** True when anything differs from the last backup (untracked, modified, staged, or deleted but not yet recorded). */
+  dirty: boolean;
+}
+
+/** The design's get_status: every file of a tracked directory (or the part below `p`) with its state. */
+export function getStatus(ctx: Context, p: string): StatusResult {
+  const loc = locate(ctx, p, 'dir status');
+  if (loc.rel.length) requireExistingOrTracked(ctx, loc.abs, loc.directory.id, loc.rel);
+  const staged = ctx.staging.load().entries;
+  const rootBuf = Buffer.from(loc.directory.path);
+  const files: StatusEntry[] = [];
+  const summary: Record<FileState, number> = { staged: 0, modified: 0, untracked: 0, deleted: 0, backed_up: 0 };
+  let dirty = false;
+  const onSkip = (rel: Buffer, why: string) => ctx.reporter.warn(`${why}: ${displayName(joinBytes(rootBuf, rel))}`);
+  for (const item of scanDirectory(ctx, loc.directory, loc.rel, onSkip)) {
+    const isStaged = staged.has(joinBytes(rootBuf, item.rel).toString('latin1'));
+    const state: FileState = isStaged && (item.state !== 'deleted' || item.pending) ? 'staged' : item.state;
+    summary[state]++;
+    if (state === 'staged' || state === 'modified' || state === 'untracked' || (state === 'deleted' && item.pending)) dirty = true;
+    files.push({ rel: item.rel, state, pendingDelete: state === 'deleted' && item.pending });
+  }
+  files.sort((a, b) => Buffer.compare(a.rel, b.rel));
+  return { directory: loc.directory.path, files, summary, dirty };
+}
+
+function requireExistingOrTracked(ctx: Context, abs: string, dirId: string, rel: Buffer): void {
+  if (ctx.db.findFile(dirId, rel)) return;
+  const prefix = Buffer.concat([rel, Buffer.from('/')]);
+  for (const t of ctx.db.trackedFiles(dirId).values()) if (t.file.name.subarray(0, prefix.length).equals(prefix)) return;
+  requireExisting(abs);
+}

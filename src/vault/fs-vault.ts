@@ -1,0 +1,299 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { VaultError, NotFoundError, describeSystemError } from '../errors.js';
+import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault } from './vault.js';
+
+const CHUNK = 1 << 20;
+const STALE_TEMP_MS = 24 * 3600 * 1000;
+
+export interface FileSystemVaultConfig {
+  name: string;
+  vault_root: string;
+}
+
+/**
+ * A vault in a directory: a USB disk, a NAS mount, the local default.
+ *
+ * Puts write a temp file under <root>/tmp and are renamed into content/ on
+ * flush(), after one syncfs of the vault's filesystem: one flush per batch
+ * instead of one fsync per object keeps tens of thousands of small files
+ * fast, and nothing appears under a content key before its bytes are on disk.
+ */
+export class FileSystemVault implements Vault {
+  readonly kind = 'fs';
+  readonly name: string;
+  readonly location: string;
+  private readonly root: string;
+  private readonly pending = new Map<string, string>();
+
+  constructor(config: FileSystemVaultConfig) {
+    this.name = config.name;
+    this.root = path.resolve(config.vault_root);
+    this.location = this.root;
+  }
+
+  private contentPath(id: string): string {
+    return path.join(this.root, 'content', id.slice(0, 2), id);
+  }
+
+  private metadataDir(hostId: string): string {
+    if (!/^[0-9A-Za-z._-]+$/.test(hostId)) throw new VaultError(`invalid host id: ${hostId}`);
+    return path.join(this.root, 'metadata', hostId);
+  }
+
+  private tempPath(label: string): string {
+    return path.join(this.root, 'tmp', `${label}.${process.pid}.${crypto.randomBytes(6).toString('hex')}`);
+  }
+
+  async init(): Promise<void> {
+    try {
+      fs.mkdirSync(this.root, { recursive: true });
+      for (const d of ['content', 'metadata', 'tmp']) fs.mkdirSync(path.join(this.root, d), { recursive: true });
+      const marker = path.join(this.root, VAULT_MARKER);
+      if (!fs.existsSync(marker)) {
+        const body = JSON.stringify({ format: VAULT_FORMAT, version: VAULT_FORMAT_VERSION, created_at: new Date().toISOString() }, null, 2) + '\n';
+        const tmp = this.tempPath('marker');
+        fs.writeFileSync(tmp, body);
+        syncFile(tmp);
+        fs.renameSync(tmp, marker);
+        syncFile(this.root);
+      }
+    } catch (err) {
+      if (err instanceof VaultError) throw err;
+      throw new VaultError(`vault '${this.name}': cannot initialise ${this.root}: ${describeSystemError(err)}`, { cause: err });
+    }
+    await this.validateSetup();
+  }
+
+  async open(): Promise<void> {
+    const marker = path.join(this.root, VAULT_MARKER);
+    let text: string;
+    try {
+      text = fs.readFileSync(marker, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && !fs.existsSync(this.root)) throw new VaultError(`vault '${this.name}': path does not exist: ${this.root}`);
+      if (code === 'ENOENT') throw new VaultError(`vault '${this.name}' at ${this.root} is not initialised: run 'bt config vault init ${this.name}'`);
+      throw new VaultError(`vault '${this.name}': cannot read ${marker}: ${describeSystemError(err)}`);
+    }
+    let marker_: { format?: string; version?: number };
+    try {
+      marker_ = JSON.parse(text);
+    } catch {
+      throw new VaultError(`vault '${this.name}': ${marker} is not valid JSON`);
+    }
+    if (marker_.format !== VAULT_FORMAT) throw new VaultError(`vault '${this.name}': ${marker} is not a bt vault marker`);
+    if (typeof marker_.version !== 'number' || marker_.version > VAULT_FORMAT_VERSION) {
+      throw new VaultError(`vault '${this.name}': format version ${marker_.version} is newer than this bt supports (${VAULT_FORMAT_VERSION})`);
+    }
+    try {
+      fs.accessSync(this.root, fs.constants.W_OK);
+    } catch {
+      throw new VaultError(`vault '${this.name}': path is not writable: ${this.root}`);
+    }
+    fs.mkdirSync(path.join(this.root, 'tmp'), { recursive: true });
+    this.removeStaleTemps();
+  }
+
+  async validateSetup(): Promise<void> {
+    await this.open();
+    const probe = this.tempPath('probe');
+    const data = crypto.randomBytes(64);
+    try {
+      fs.writeFileSync(probe, data);
+      const back = fs.readFileSync(probe);
+      if (!back.equals(data)) throw new VaultError(`vault '${this.name}': read back different bytes than written at ${this.root}`);
+      fs.rmSync(probe);
+    } catch (err) {
+      fs.rmSync(probe, { force: true });
+      if (err instanceof VaultError) throw err;
+      throw new VaultError(`vault '${this.name}': write/read/delete check failed at ${this.root}: ${describeSystemError(err)}`, { cause: err });
+    }
+  }
+
+  private removeStaleTemps(): void {
+    // Temps of a killed run are never renamed; other hosts may be writing to
+    // a shared vault right now, so only old ones go.
+    const dir = path.join(this.root, 'tmp');
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    const cutoff = Date.now() - STALE_TEMP_MS;
+    for (const n of names) {
+      const p = path.join(dir, n);
+      try {
+        if (fs.statSync(p).mtimeMs < cutoff) fs.rmSync(p, { force: true });
+      } catch {
+        // gone already
+      }
+    }
+  }
+
+  async hasContent(id: string, size?: number): Promise<boolean> {
+    if (this.pending.has(id)) return true;
+    const st = fs.statSync(this.contentPath(id), { throwIfNoEntry: false });
+    if (!st) return false;
+    return size === undefined || st.size === size;
+  }
+
+  async putContent(id: string, source: ContentSource): Promise<'stored' | 'exists'> {
+    if (!isContentId(id)) throw new VaultError(`invalid content id: ${id}`);
+    const expectedSize = 'data' in source ? source.data.length : source.size;
+    if (await this.hasContent(id, expectedSize)) return 'exists';
+    const tmp = this.tempPath(id.slice(0, 16));
+    try {
+      if ('data' in source) {
+        await fsp.writeFile(tmp, source.data, { flag: 'wx' });
+      } else {
+        const actual = await copyHashing(source.path, tmp);
+        if (actual !== id) throw new ContentChangedError(id, actual);
+      }
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      if (err instanceof ContentChangedError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && 'path' in source && !fs.existsSync(path.join(this.root, 'tmp'))) {
+        throw new VaultError(`vault '${this.name}': path does not exist: ${this.root}`);
+      }
+      if (code && ['ENOSPC', 'EROFS', 'EACCES', 'EDQUOT', 'EIO'].includes(code)) {
+        throw new VaultError(`vault '${this.name}': cannot write ${this.root}: ${describeSystemError(err)}`, { cause: err });
+      }
+      throw err;
+    }
+    if (this.pending.has(id)) {
+      await fsp.rm(tmp, { force: true }); // a concurrent put of the same content won
+      return 'exists';
+    }
+    this.pending.set(id, tmp);
+    return 'stored';
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending];
+    syncFilesystem(path.join(this.root, 'tmp'));
+    const shards = new Set<string>();
+    for (const [id, tmp] of batch) {
+      const final = this.contentPath(id);
+      const shard = path.dirname(final);
+      if (!shards.has(shard)) {
+        fs.mkdirSync(shard, { recursive: true });
+        shards.add(shard);
+      }
+      fs.renameSync(tmp, final);
+    }
+    syncFilesystem(path.join(this.root, 'content'));
+    for (const [id] of batch) this.pending.delete(id);
+  }
+
+  async getContent(id: string, outputPath: string | Buffer): Promise<void> {
+    const src = this.contentPath(id);
+    if (!fs.existsSync(src)) throw new NotFoundError(`vault '${this.name}' does not hold object ${id}`);
+    const actual = await copyHashing(src, outputPath);
+    if (actual !== id) throw new VaultError(`vault '${this.name}': object ${id} is corrupt (its bytes hash to ${actual})`);
+  }
+
+  async putMetadata(hostId: string, name: string, sourcePath: string): Promise<void> {
+    const dir = this.metadataDir(hostId);
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = this.tempPath('meta');
+    try {
+      await fsp.copyFile(sourcePath, tmp);
+      syncFile(tmp);
+      fs.renameSync(tmp, path.join(dir, name));
+      syncFile(dir);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw new VaultError(`vault '${this.name}': cannot store metadata ${name}: ${describeSystemError(err)}`, { cause: err });
+    }
+  }
+
+  async listMetadata(hostId: string): Promise<string[]> {
+    try {
+      return fs.readdirSync(this.metadataDir(hostId)).filter((n) => !n.startsWith('.')).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  async getMetadata(hostId: string, name: string, outputPath: string): Promise<void> {
+    const src = path.join(this.metadataDir(hostId), name);
+    try {
+      await fsp.copyFile(src, outputPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`vault '${this.name}' has no metadata ${name} for host ${hostId}`);
+      throw err;
+    }
+  }
+
+  async deleteMetadata(hostId: string, name: string): Promise<void> {
+    fs.rmSync(path.join(this.metadataDir(hostId), name), { force: true });
+  }
+
+  async listHosts(): Promise<string[]> {
+    try {
+      return fs.readdirSync(path.join(this.root, 'metadata')).filter((n) => !n.startsWith('.')).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}
+
+function syncFile(p: string): void {
+  const fd = fs.openSync(p, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** syncfs(2) of the filesystem holding `p`; Node has no binding, coreutils' sync -f is one call. */
+function syncFilesystem(p: string): void {
+  const r = spawnSync('sync', ['-f', p], { stdio: 'ignore' });
+  if (r.error || r.status !== 0) {
+    // No coreutils sync: fall back to the whole-system sync, which is a superset.
+    const all = spawnSync('sync', [], { stdio: 'ignore' });
+    if (all.error || all.status !== 0) throw new VaultError(`cannot sync the vault filesystem at ${p}`);
+  }
+}
+
+/** Copy src to a new file at dst, returning the SHA-256 of the bytes written. */
+export async function copyHashing(src: Buffer | string, dst: Buffer | string): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  const inp = await fsp.open(src, 'r');
+  try {
+    const out = await fsp.open(dst, 'wx', 0o600);
+    try {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      for (;;) {
+        const { bytesRead } = await inp.read(buf, 0, CHUNK, null);
+        if (bytesRead === 0) break;
+        const chunk = buf.subarray(0, bytesRead);
+        hash.update(chunk);
+        let off = 0;
+        while (off < bytesRead) {
+          const { bytesWritten } = await out.write(chunk, off, bytesRead - off);
+          off += bytesWritten;
+        }
+      }
+    } finally {
+      await out.close();
+    }
+  } finally {
+    await inp.close();
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,59 @@
+// The one small interface every vault implements. A vault stores opaque
+// objects by key: content objects named by the SHA-256 of their bytes, and
+// metadata files grouped by host. It knows nothing of files or snapshots.
+
+/** Bytes to store: either a file on disk, re-read and verified while stored, or a buffer already hashed by the caller. */
+export type ContentSource = { path: Buffer | string; size: number } | { data: Buffer };
+
+export interface Vault {
+  readonly name: string;
+  readonly kind: string;
+  /** Where it is, for messages: a path or a URL. */
+  readonly location: string;
+
+  /** Create the layout and the format marker; safe to run again. */
+  init(): Promise<void>;
+  /** Fails with a VaultError naming the cause unless the vault is initialised, readable and writable (a write/read/delete round trip). */
+  validateSetup(): Promise<void>;
+  /** Fails unless the vault is initialised; cheap, run before a backup uses it. */
+  open(): Promise<void>;
+
+  /** Whether an object is held (and, when size is given, has that size). */
+  hasContent(id: string, size?: number): Promise<boolean>;
+  /**
+   * Store an object under its SHA-256. Idempotent: an object already held is
+   * not written again. For a path source the bytes are hashed as they are
+   * written and a mismatch with `id` throws ContentChangedError, so an object
+   * never holds bytes other than its name says. Durable only after flush().
+   */
+  putContent(id: string, source: ContentSource): Promise<'stored' | 'exists'>;
+  /** Make every put so far durable and visible. */
+  flush(): Promise<void>;
+  /** Stream an object to outputPath, verifying its SHA-256; a mismatch throws. */
+  getContent(id: string, outputPath: string | Buffer): Promise<void>;
+
+  putMetadata(hostId: string, name: string, sourcePath: string): Promise<void>;
+  /** Metadata file names for a host, sorted ascending. */
+  listMetadata(hostId: string): Promise<string[]>;
+  getMetadata(hostId: string, name: string, outputPath: string): Promise<void>;
+  deleteMetadata(hostId: string, name: string): Promise<void>;
+  /** Hosts that have metadata in this vault. */
+  listHosts(): Promise<string[]>;
+
+  close(): Promise<void>;
+}
+
+export const VAULT_FORMAT = 'bt-vault';
+export const VAULT_FORMAT_VERSION = 1;
+export const VAULT_MARKER = 'bt-vault.json';
+
+export class ContentChangedError extends Error {
+  constructor(readonly expected: string, readonly actual: string) {
+    super(`content changed while being stored: expected ${expected}, read ${actual}`);
+    this.name = 'ContentChangedError';
+  }
+}
+
+export function isContentId(id: string): boolean {
+  return /^[0-9a-f]{64}$/.test(id);
+}
