@@ -183,18 +183,36 @@ export class Database {
     return f;
   }
 
-  /** Every file of a directory with its current snapshot, keyed by name in latin1 (a lossless byte-to-string map). */
+  /** Every file of a directory with what drift detection needs of its current snapshot, keyed by name in latin1 (a lossless byte-to-string map). */
   trackedFiles(directoryId: string): Map<string, TrackedFile> {
-    const rows = this.q(`
-      SELECT f.id AS f_id, f.directory_id AS f_directory_id, f.name AS f_name, f.current_snapshot_id AS f_current_snapshot_id, f.deleted AS f_deleted, ${SNAP_COLS}
-      FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
-      WHERE f.directory_id = ?`).all(directoryId) as Row[];
+    let stmt = this.stmts.get('tracked');
+    if (!stmt) {
+      stmt = this.db.prepare(`
+        SELECT f.name, f.deleted, s.file_type, s.size, s.mode, s.uid, s.gid, CAST(s.mtime_ns AS TEXT), s.link_target
+        FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
+        WHERE f.directory_id = ?`).raw(true);
+      this.stmts.set('tracked', stmt);
+    }
     const out = new Map<string, TrackedFile>();
-    for (const r of rows) {
-      const file = toFile(r, 'f_');
-      out.set(file.name.toString('latin1'), { file, current: r.id == null ? null : toSnapshot(r) });
+    for (const r of stmt.iterate(directoryId) as Iterable<unknown[]>) {
+      const name = r[0] as Buffer;
+      out.set(name.toString('latin1'), {
+        name,
+        deleted: r[1] === 1,
+        current: r[2] == null ? null : {
+          fileType: r[2] as 'file' | 'symlink', size: r[3] as number, mode: r[4] as number, uid: r[5] as number, gid: r[6] as number,
+          mtimeNs: r[7] as string, linkTarget: (r[8] as Buffer | null) ?? null,
+        },
+      });
     }
     return out;
+  }
+
+  /** True when any file of the directory lies below `prefix` (bytes, without the trailing slash). */
+  hasFilesBelow(directoryId: string, prefix: Buffer): boolean {
+    const lo = Buffer.concat([prefix, Buffer.from('/')]);
+    const hi = Buffer.concat([prefix, Buffer.from('0')]); // '0' is the byte after '/'
+    return this.q('SELECT 1 FROM file WHERE directory_id = ? AND name >= ? AND name < ? LIMIT 1').get(directoryId, lo, hi) !== undefined;
   }
 
   getSnapshot(id: string): SnapshotRow | null {

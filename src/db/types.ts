@@ -32,10 +32,23 @@ export interface SnapshotRow {
   deleted: boolean;
 }
 
-/** A file together with its current snapshot, as status and backup -a need them. */
+/**
+ * A file and the parts of its current snapshot that drift detection compares:
+ * a lean row, since status and backup -a load one for every file.
+ */
 export interface TrackedFile {
-  file: FileRow;
-  current: SnapshotRow | null;
+  name: Buffer;
+  deleted: boolean;
+  current: null | {
+    fileType: 'file' | 'symlink';
+    size: number;
+    mode: number;
+    uid: number;
+    gid: number;
+    /** Decimal nanoseconds: comparing text avoids a BigInt per row. */
+    mtimeNs: string;
+    linkTarget: Buffer | null;
+  };
 }
 
 export type NewSnapshot = Omit<SnapshotRow, 'id' | 'fileId' | 'createdAt' | 'backupRunId'>;

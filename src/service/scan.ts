@@ -1,5 +1,5 @@
 import { joinBytes } from '../fsmgr/paths.js';
-import { metaDiffers, statPath, type FileMeta } from '../fsmgr/stat.js';
+import { statPath, type FileMeta } from '../fsmgr/stat.js';
 import { walkFiles } from '../fsmgr/walk.js';
 import type { DirectoryRow, TrackedFile } from '../db/types.js';
 import type { Context } from './context.js';
@@ -24,10 +24,12 @@ export function underStart(rel: Buffer, start: Buffer): boolean {
 
 /** Compare a file on disk with its current snapshot: the design's is_modified_since. */
 export function driftOf(tracked: TrackedFile | undefined, meta: FileMeta): DriftState {
-  if (!tracked || tracked.file.deleted || !tracked.current) return 'untracked';
+  if (!tracked || tracked.deleted || !tracked.current) return 'untracked';
   const c = tracked.current;
-  const recorded = { kind: c.fileType, size: c.size, mode: c.mode, uid: c.uid, gid: c.gid, mtimeNs: c.mtimeNs, linkTarget: c.linkTarget };
-  return metaDiffers(recorded, meta) ? 'modified' : 'backed_up';
+  if (c.fileType !== meta.kind || c.size !== meta.size || c.mode !== meta.mode || c.uid !== meta.uid || c.gid !== meta.gid) return 'modified';
+  if (c.mtimeNs !== meta.mtimeNs.toString()) return 'modified';
+  if (meta.kind === 'symlink' && !(c.linkTarget && meta.linkTarget && c.linkTarget.equals(meta.linkTarget))) return 'modified';
+  return 'backed_up';
 }
 
 /**
@@ -53,13 +55,13 @@ export function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buffer, o
     onSkip(start, `skipped ${startStat.what}`);
   }
   for (const [key, t] of tracked) {
-    if (seen.has(key) || !underStart(t.file.name, start)) continue;
-    if (t.file.deleted) {
-      yield { rel: t.file.name, state: 'deleted', pending: false, meta: null };
+    if (seen.has(key) || !underStart(t.name, start)) continue;
+    if (t.deleted) {
+      yield { rel: t.name, state: 'deleted', pending: false, meta: null };
       continue;
     }
     // Not seen by the walk: gone, or now ignored or unreadable. Only a file that is really gone is a deletion.
-    const st = statPath(joinBytes(rootBuf, t.file.name));
-    if (st.type === 'missing' || st.type === 'dir') yield { rel: t.file.name, state: 'deleted', pending: true, meta: null };
+    const st = statPath(joinBytes(rootBuf, t.name));
+    if (st.type === 'missing' || st.type === 'dir') yield { rel: t.name, state: 'deleted', pending: true, meta: null };
   }
 }

@@ -56,7 +56,7 @@ export function stagePaths(ctx: Context, paths: string[]): StageCounts {
   const targets = paths.map((p) => {
     const loc = locate(ctx, p, 'add');
     const tracked = loc.rel.length > 0 && ctx.db.findFile(loc.directory.id, loc.rel);
-    const hasBelow = loc.rel.length > 0 && !tracked && [...ctx.db.trackedFiles(loc.directory.id).values()].some((t) => t.file.name.length > loc.rel.length && t.file.name.subarray(0, loc.rel.length).equals(loc.rel) && t.file.name[loc.rel.length] === 0x2f);
+    const hasBelow = loc.rel.length > 0 && !tracked && ctx.db.hasFilesBelow(loc.directory.id, loc.rel);
     if (!tracked && !hasBelow) requireExisting(loc.abs);
     return loc;
   });

@@ -43,7 +43,6 @@ export function getStatus(ctx: Context, p: string): StatusResult {
 
 function requireExistingOrTracked(ctx: Context, abs: string, dirId: string, rel: Buffer): void {
   if (ctx.db.findFile(dirId, rel)) return;
-  const prefix = Buffer.concat([rel, Buffer.from('/')]);
-  for (const t of ctx.db.trackedFiles(dirId).values()) if (t.file.name.subarray(0, prefix.length).equals(prefix)) return;
+  if (ctx.db.hasFilesBelow(dirId, rel)) return;
   requireExisting(abs);
 }
