@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,17 @@ import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, 
 
 const CHUNK = 1 << 20;
 const STALE_TEMP_MS = 24 * 3600 * 1000;
+/** Temp names carry the writer's hostname and pid so that a run can clear what a killed run on this machine left. */
+const TEMP_OWNER = os.hostname().replace(/[^A-Za-z0-9-]/g, '_');
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export interface FileSystemVaultConfig {
   name: string;
@@ -45,7 +57,7 @@ export class FileSystemVault implements Vault {
   }
 
   private tempPath(label: string): string {
-    return path.join(this.root, 'tmp', `${label}.${process.pid}.${crypto.randomBytes(6).toString('hex')}`);
+    return path.join(this.root, 'tmp', `${label}.${TEMP_OWNER}.${process.pid}.${crypto.randomBytes(6).toString('hex')}`);
   }
 
   async init(): Promise<void> {
@@ -115,8 +127,9 @@ export class FileSystemVault implements Vault {
   }
 
   private removeStaleTemps(): void {
-    // Temps of a killed run are never renamed; other hosts may be writing to
-    // a shared vault right now, so only old ones go.
+    // Temps of a killed run are never renamed. Other hosts may be writing to
+    // a shared vault right now: their temps go only when a day old, ours as
+    // soon as the process that wrote them is gone.
     const dir = path.join(this.root, 'tmp');
     let names: string[];
     try {
@@ -127,8 +140,11 @@ export class FileSystemVault implements Vault {
     const cutoff = Date.now() - STALE_TEMP_MS;
     for (const n of names) {
       const p = path.join(dir, n);
+      const parts = n.split('.');
+      const pid = Number(parts[parts.length - 2]);
+      const ours = parts[parts.length - 3] === TEMP_OWNER && Number.isInteger(pid) && pid !== process.pid && !pidAlive(pid);
       try {
-        if (fs.statSync(p).mtimeMs < cutoff) fs.rmSync(p, { force: true });
+        if (ours || fs.statSync(p).mtimeMs < cutoff) fs.rmSync(p, { force: true });
       } catch {
         // gone already
       }
