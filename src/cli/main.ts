@@ -2,7 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { BtError, ExitCode } from '../errors.js';
 import { configCommand } from './commands/config.js';
 import { dirCommand } from './commands/dir.js';
-import { addCommand, backupCommand } from './commands/backup.js';
+import { addCommand, backupCommand, vaultCommand } from './commands/backup.js';
 import { logCommand } from './commands/log.js';
 import { restoreCommand, recoverCommand } from './commands/restore.js';
 import { VERSION } from './version.js';
@@ -43,7 +43,7 @@ export async function main(args: string[]): Promise<void> {
       usageFailed = true;
       process.stderr.write(`bt: ${msg}\n`);
     });
-  for (const add of [addCommand, backupCommand, logCommand, restoreCommand, recoverCommand]) parser = add(parser);
+  for (const add of [addCommand, backupCommand, logCommand, restoreCommand, recoverCommand, vaultCommand]) parser = add(parser);
   try {
     await parser.parseAsync();
   } catch (err) {

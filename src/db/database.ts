@@ -262,6 +262,12 @@ export class Database {
     this.q('INSERT OR IGNORE INTO content_vault(content_id, vault, stored_at) VALUES (?, ?, ?)').run(id, vault, now);
   }
 
+  /** Content no record says `vault` holds, in id order. */
+  contentMissingFrom(vault: string, limit = -1): Array<{ id: string; size: number }> {
+    return (this.q('SELECT c.id, c.size FROM content c WHERE NOT EXISTS (SELECT 1 FROM content_vault v WHERE v.content_id = c.id AND v.vault = ?) ORDER BY c.id LIMIT ?').all(vault, limit) as Row[])
+      .map((r) => ({ id: r.id as string, size: num(r.size) }));
+  }
+
   // ---- backup runs ----
 
   startRun(): BackupRunRow {

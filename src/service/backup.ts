@@ -1,17 +1,19 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
-import { ExitCode, VaultError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { displayName } from '../fsmgr/paths.js';
 import { metaDiffers, sameVersion, statPath, type FileMeta } from '../fsmgr/stat.js';
 import type { DirectoryRow, SnapshotRow } from '../db/types.js';
 import type { StagedEntry } from '../staging/staging-area.js';
-import { ContentChangedError, type Vault } from '../vault/vault.js';
+import { ContentChangedError } from '../vault/vault.js';
+import { VaultSet, type DownVault } from './vault-set.js';
 import type { Context } from './context.js';
 import { runPool } from './pool.js';
 import { stageAll, type StageCounts } from './stage.js';
 import { uploadMetadata } from './metadata.js';
 import { appendRunLog } from './runlog.js';
+import { anyVaultBehind, catchUpVault, type SyncResult } from './sync.js';
 
 /** Files up to this size are read once into memory, hashed, and written from that buffer. */
 const SMALL_FILE = 1 << 20;
@@ -41,11 +43,15 @@ export interface BackupSummary {
   failures: BackupFailure[];
   changedDuringRead: number;
   metadata: string | null;
+  /** Vaults that could not be used; the run stored to the others. */
+  vaultsDown: DownVault[];
+  /** Objects copied to vaults that lacked them. */
+  caughtUp: number;
 }
 
 type Outcome =
   | { kind: 'delete'; dir: DirectoryRow; rel: Buffer }
-  | { kind: 'upsert'; dir: DirectoryRow; rel: Buffer; meta: FileMeta; contentId: string | null; bytes: number };
+  | { kind: 'upsert'; dir: DirectoryRow; rel: Buffer; meta: FileMeta; contentId: string | null; bytes: number; held: string[]; entry: StagedEntry };
 
 interface DirPrefix {
   dir: DirectoryRow;
@@ -81,7 +87,7 @@ function sameAsSnapshot(s: SnapshotRow | null, meta: FileMeta): boolean {
 }
 
 /** Warn once per vault that shares a filesystem with a tracked directory. */
-function warnSameFilesystem(ctx: Context, vaults: Vault[], dirs: DirectoryRow[]): void {
+function warnSameFilesystem(ctx: Context, vaults: { kind: string; name: string; location: string }[], dirs: DirectoryRow[]): void {
   for (const v of vaults) {
     if (v.kind !== 'fs') continue;
     const vst = fs.statSync(v.location, { throwIfNoEntry: false });
@@ -102,11 +108,11 @@ class BackupRun {
   private readonly runStarted = Date.now();
   private readonly run;
 
-  constructor(private readonly ctx: Context, private readonly vaults: Vault[], private readonly dirs: DirPrefix[], staged: StageCounts | null) {
+  constructor(private readonly ctx: Context, private readonly vaults: VaultSet, private readonly dirs: DirPrefix[], staged: StageCounts | null) {
     this.run = ctx.db.startRun();
     this.summary = {
       runId: this.run.id, status: 'ok', files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0,
-      durationMs: 0, staged, failures: [], changedDuringRead: 0, metadata: null,
+      durationMs: 0, staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0,
     };
   }
 
@@ -117,7 +123,7 @@ class BackupRun {
         const outcome = await this.processEntry(entry);
         if (outcome) this.pending.push(outcome);
       } catch (err) {
-        if (err instanceof VaultError) throw err; // a vault failing fails the run: nothing more can be stored
+        this.vaults.requireOne(); // every vault gone: nothing more can be stored
         this.fail(entry, err);
       }
       this.summary.files++;
@@ -129,6 +135,7 @@ class BackupRun {
   }
 
   private fail(entry: StagedEntry, err: unknown): void {
+    if (this.failedEntries.includes(entry)) return;
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EACCES' ? 'permission denied' : e.code ? `${e.code}: ${e.message}` : e.message ?? String(err);
     const p = displayName(entry.abs);
@@ -156,16 +163,17 @@ class BackupRun {
       return null;
     }
     const meta = st.meta;
-    if (meta.kind === 'symlink') return { kind: 'upsert', dir, rel, meta, contentId: null, bytes: 0 };
+    if (meta.kind === 'symlink') return { kind: 'upsert', dir, rel, meta, contentId: null, bytes: 0, held: [], entry };
 
     // A file recorded with exactly this stat (a re-run after an interrupted backup) is not read again.
     const file = this.ctx.db.findFile(dir.id, rel);
     const current = file?.currentSnapshotId ? this.ctx.db.getSnapshot(file.currentSnapshotId) : null;
     if (current?.contentId && sameAsSnapshot(current, meta) && current.ctimeNs === meta.ctimeNs) {
       const held = this.ctx.db.contentVaults(current.contentId);
-      if (this.vaults.every((v) => held.includes(v.name))) return { kind: 'upsert', dir, rel, meta, contentId: current.contentId, bytes: 0 };
+      const up = this.vaults.up.map((v) => v.name);
+      if (up.every((n) => held.includes(n))) return { kind: 'upsert', dir, rel, meta, contentId: current.contentId, bytes: 0, held: up, entry };
     }
-    return this.storeFile(entry.abs, dir, rel, meta);
+    return this.storeFile(entry, dir, rel, meta);
   }
 
   /**
@@ -175,7 +183,8 @@ class BackupRun {
    * writes. A file that changes while read is read once more; if it changes
    * again, a small file is recorded as read and a large one is left staged.
    */
-  private async storeFile(abs: Buffer, dir: DirectoryRow, rel: Buffer, meta0: FileMeta): Promise<Outcome | null> {
+  private async storeFile(entry: StagedEntry, dir: DirectoryRow, rel: Buffer, meta0: FileMeta): Promise<Outcome | null> {
+    const abs = entry.abs;
     let meta = meta0;
     for (let attempt = 0; attempt < 2; attempt++) {
       const last = attempt === 1;
@@ -203,8 +212,9 @@ class BackupRun {
         meta = after.meta;
         continue;
       }
+      let held: string[];
       try {
-        await this.putEverywhere(id, data ? { data } : { path: abs, size }, size);
+        held = await this.putEverywhere(id, data ? { data } : { path: abs, size }, size);
       } catch (err) {
         if (err instanceof ContentChangedError && !last) {
           meta = statPath(abs).type === 'entry' ? (statPath(abs) as { meta: FileMeta }).meta : meta;
@@ -218,20 +228,17 @@ class BackupRun {
         this.ctx.reporter.warn(`changed while being backed up, stored as read: ${displayName(abs)}`);
       }
       // The size recorded is that of the stored bytes; the rest of the metadata is the stat taken before the read.
-      return { kind: 'upsert', dir, rel, meta: { ...meta, size }, contentId: id, bytes: size };
+      return { kind: 'upsert', dir, rel, meta: { ...meta, size }, contentId: id, bytes: size, held, entry };
     }
     return null;
   }
 
-  private async putEverywhere(id: string, source: { data: Buffer } | { path: Buffer; size: number }, size: number): Promise<void> {
-    let stored = false;
-    for (const v of this.vaults) {
-      const r = await v.putContent(id, source);
-      if (r === 'stored') stored = true;
-    }
+  private async putEverywhere(id: string, source: { data: Buffer } | { path: Buffer; size: number }, size: number): Promise<string[]> {
+    const { held, stored } = await this.vaults.putEverywhere(id, source);
     if (stored) this.summary.bytesNew += size;
     else this.summary.bytesDedup += size;
     this.pendingBytes += size;
+    return held;
   }
 
   /** Make stored content durable in every vault, then record it and the snapshots in one transaction. */
@@ -239,17 +246,17 @@ class BackupRun {
     const batch = this.pending.splice(0);
     this.pendingBytes = 0;
     this.lastCommit = Date.now();
-    const flushes = this.vaults.map((v) => v.flush()); // each captures its pending puts now, before any await
+    const flushed = this.vaults.flushAll(); // each vault captures its pending puts now, before any await
     const prev = this.committing;
     this.committing = (async () => {
       await prev;
-      await Promise.all(flushes);
-      if (batch.length) this.record(batch);
+      const durable = await flushed;
+      if (batch.length) this.record(batch, durable);
     })();
     await this.committing;
   }
 
-  private record(batch: Outcome[]): void {
+  private record(batch: Outcome[], durable: Set<string>): void {
     const db = this.ctx.db;
     const now = Date.now();
     db.transaction(() => {
@@ -265,7 +272,15 @@ class BackupRun {
           changed = true;
           continue;
         }
-        if (o.contentId) for (const v of this.vaults) db.recordContent(o.contentId, o.bytes, v.name, now);
+        if (o.contentId) {
+          // Only vaults whose flush succeeded hold it; with none, the file stays staged.
+          const held = o.held.filter((n) => durable.has(n) || db.contentVaults(o.contentId!).includes(n));
+          if (!held.length) {
+            this.fail(o.entry, new Error('no vault could store it'));
+            continue;
+          }
+          for (const n of held) db.recordContent(o.contentId, o.bytes, n, now);
+        }
         const file = db.findOrCreateFile(o.dir.id, o.rel);
         const cur = file.currentSnapshotId && !file.deleted ? db.getSnapshot(file.currentSnapshotId) : null;
         if (cur && cur.contentId === o.contentId && sameAsSnapshot(cur, o.meta)) {
@@ -295,6 +310,10 @@ class BackupRun {
     return this.summary;
   }
 
+  addCaughtUp(n: number): void {
+    this.summary.caughtUp += n;
+  }
+
   abort(): void {
     Object.assign(this.run, { endedAt: Date.now(), status: 'failed' });
     try {
@@ -305,7 +324,7 @@ class BackupRun {
   }
 }
 
-/** `bt backup [-a]`: process every staged operation, store new content in every vault, record snapshots, upload metadata. */
+/** `bt backup [-a]`: process every staged operation, store new content in every vault, catch up vaults that lack content, record snapshots, upload metadata. */
 export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<BackupSummary> {
   const started = Date.now();
   ctx.takeLock('backup');
@@ -316,46 +335,61 @@ export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<B
   const dirs: DirPrefix[] = active
     .map((dir) => ({ dir, prefix: Buffer.from(dir.path === '/' ? '/' : dir.path + '/') }))
     .sort((a, b) => b.prefix.length - a.prefix.length);
-  const dirty = ctx.db.getMeta('metadata_dirty') === '1';
-  if (entries.length === 0 && !dirty) {
+  if (entries.length === 0 && ctx.db.getMeta('metadata_dirty') !== '1' && !anyVaultBehind(ctx)) {
     const summary: BackupSummary = {
       runId: '', status: 'nothing', files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0,
-      durationMs: Date.now() - started, staged, failures: [], changedDuringRead: 0, metadata: null,
+      durationMs: Date.now() - started, staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0,
     };
     ctx.staging.complete(set, []);
     appendRunLog(ctx, { command: 'backup', ...summaryLog(summary) });
     return summary;
   }
-  const vaults = await ctx.vaults();
-  warnSameFilesystem(ctx, vaults, active);
-  const run = new BackupRun(ctx, vaults, dirs, staged);
-  let summary: BackupSummary;
+  const vaults = await VaultSet.open(ctx.config.vaults, ctx.reporter);
   try {
-    await run.process(entries);
-    ctx.staging.complete(set, run.remaining);
-    summary = run.finish(run.remaining.length ? 'partial' : 'ok');
-  } catch (err) {
-    run.abort();
-    appendRunLog(ctx, { command: 'backup', status: 'failed', error: (err as Error).message });
-    throw err;
+    warnSameFilesystem(ctx, vaults.up, active);
+    const run = new BackupRun(ctx, vaults, dirs, staged);
+    let summary: BackupSummary;
+    try {
+      await run.process(entries);
+      for (const v of vaults.up) summaryCatchUp(await catchUpVault(ctx, vaults, v), run);
+      ctx.staging.complete(set, run.remaining);
+      summary = run.finish(run.remaining.length ? 'partial' : 'ok');
+    } catch (err) {
+      run.abort();
+      appendRunLog(ctx, { command: 'backup', status: 'failed', error: (err as Error).message });
+      throw err;
+    }
+    if (ctx.db.getMeta('metadata_dirty') === '1' || summary.caughtUp > 0) {
+      summary.metadata = await uploadMetadataTo(ctx, vaults);
+      if (vaults.down.size === 0) ctx.db.setMeta('metadata_dirty', '0');
+    }
+    summary.vaultsDown = vaults.downList;
+    summary.durationMs = Date.now() - started;
+    appendRunLog(ctx, { command: 'backup', ...summaryLog(summary) });
+    return summary;
+  } finally {
+    await vaults.close();
   }
-  if (ctx.db.getMeta('metadata_dirty') === '1') {
-    summary.metadata = await uploadMetadata(ctx, vaults);
-    ctx.db.setMeta('metadata_dirty', '0');
-  }
-  summary.durationMs = Date.now() - started;
-  appendRunLog(ctx, { command: 'backup', ...summaryLog(summary) });
-  return summary;
+}
+
+function summaryCatchUp(r: SyncResult, run: BackupRun): void {
+  run.addCaughtUp(r.copied);
+}
+
+/** Metadata to every working vault; one that fails is set aside and gets it on the next run. */
+async function uploadMetadataTo(ctx: Context, vaults: VaultSet): Promise<string | null> {
+  return uploadMetadata(ctx, vaults.up, (v, err) => vaults.markDown(v.name, err));
 }
 
 function summaryLog(s: BackupSummary): Record<string, unknown> {
   return {
     run_id: s.runId || null, status: s.status, files: s.files, stored: s.stored, unchanged: s.unchanged, deleted: s.deleted, failed: s.failed,
     bytes_new: s.bytesNew, bytes_dedup: s.bytesDedup, duration_ms: s.durationMs, failures: s.failures, metadata: s.metadata,
+    vaults_down: s.vaultsDown, caught_up: s.caughtUp,
   };
 }
 
 export function backupExitCode(s: BackupSummary): number {
-  return s.failed > 0 ? ExitCode.failure : ExitCode.ok;
+  return s.failed > 0 || s.vaultsDown.length > 0 ? ExitCode.failure : ExitCode.ok;
 }
 

@@ -8,6 +8,7 @@ import { getFileHistory } from './history.js';
 import { restore, type RestoreOptions } from './restore.js';
 import { listHosts, recoverHost } from './recover.js';
 import { appendRunLog } from './runlog.js';
+import { syncVaults } from './sync.js';
 
 /** The orchestration layer the CLI talks to: one instance per command run. */
 export class BtService {
@@ -68,6 +69,9 @@ export class BtService {
   }
   removeVault(name: string) {
     removeVault(this.ctx, name);
+  }
+  syncVaults(name?: string) {
+    return syncVaults(this.ctx, name);
   }
   initVaults(name?: string) {
     return initVaults(this.ctx, name);

@@ -40,7 +40,7 @@ export function dbVersions(names: string[]): string[] {
  * backup), gzipped, to every vault, with host.json beside it; then the
  * oldest versions beyond metadata_keep are pruned.
  */
-export async function uploadMetadata(ctx: Context, vaults: Vault[]): Promise<string> {
+export async function uploadMetadata(ctx: Context, vaults: Vault[], onVaultError?: (v: Vault, err: unknown) => void): Promise<string> {
   const hostId = ctx.config.host_id;
   const work = path.join(ctx.config.data_dir, `.upload-${crypto.randomBytes(4).toString('hex')}`);
   fs.mkdirSync(work, { recursive: true });
@@ -61,10 +61,15 @@ export async function uploadMetadata(ctx: Context, vaults: Vault[]): Promise<str
     fs.writeFileSync(hostFile, JSON.stringify(info, null, 2) + '\n');
     const name = stampName(Date.now());
     for (const v of vaults) {
-      await v.putMetadata(hostId, name, gz);
-      await v.putMetadata(hostId, HOST_FILE, hostFile);
-      const versions = dbVersions(await v.listMetadata(hostId));
-      for (const old of versions.slice(0, Math.max(0, versions.length - ctx.config.metadata_keep))) await v.deleteMetadata(hostId, old);
+      try {
+        await v.putMetadata(hostId, name, gz);
+        await v.putMetadata(hostId, HOST_FILE, hostFile);
+        const versions = dbVersions(await v.listMetadata(hostId));
+        for (const old of versions.slice(0, Math.max(0, versions.length - ctx.config.metadata_keep))) await v.deleteMetadata(hostId, old);
+      } catch (err) {
+        if (!onVaultError) throw err;
+        onVaultError(v, err);
+      }
     }
     return name;
   } finally {

@@ -21,14 +21,29 @@ export function backupCommand(y: Argv): Argv {
         const parts = [`${s.files} files`, `${s.stored} new versions`];
         if (s.deleted) parts.push(`${s.deleted} deleted`);
         if (s.failed) parts.push(`${s.failed} failed`);
+        if (s.caughtUp) parts.push(`${s.caughtUp} objects copied to vaults that lacked them`);
         parts.push(`${formatBytes(s.bytesNew)} new`, `${formatBytes(s.bytesDedup)} deduplicated`, formatDuration(s.durationMs));
         out(`backup: ${parts.join(', ')}`);
       }
     }
-    if (s.failed) {
-      process.stderr.write(`bt: ${s.failed} file(s) could not be backed up and stay staged\n`);
-      return 1;
-    }
-    return 0;
+    if (s.failed) process.stderr.write(`bt: ${s.failed} file(s) could not be backed up and stay staged\n`);
+    for (const d of s.vaultsDown) process.stderr.write(`bt: vault '${d.name}' was not backed up to: ${d.reason}; the next backup catches it up\n`);
+    return s.failed > 0 || s.vaultsDown.length > 0 ? 1 : 0;
   })));
+}
+
+export function vaultCommand(y: Argv): Argv {
+  return y.command('vault', 'work on vaults\' contents', (v) => v
+    .command('sync [name]', 'copy every recorded object a vault lacks (default: every vault) from the others', (b) => b.positional('name', { type: 'string' }),
+      typed((argv: GlobalArgs & { name?: string }) => withService(argv, async (svc) => {
+        const results = await svc.syncVaults(argv.name);
+        let code = 0;
+        for (const r of results) {
+          if (!argv.quiet) out(`vault ${r.vault}: ${r.copied} objects copied (${formatBytes(r.bytes)})${r.unavailable ? `, ${r.unavailable} not available from any other vault` : ''}`);
+          if (r.unavailable || r.error) code = 1;
+          if (r.error) process.stderr.write(`bt: vault '${r.vault}': ${r.error}\n`);
+        }
+        return code;
+      })))
+    .demandCommand(1, 'name a vault command: sync'));
 }

@@ -1,0 +1,108 @@
+import { VaultError } from '../errors.js';
+import { createVault, type VaultSpec } from '../vault/factory.js';
+import type { ContentSource, Vault } from '../vault/vault.js';
+import type { Reporter } from './reporter.js';
+
+export interface DownVault {
+  name: string;
+  reason: string;
+}
+
+/**
+ * The vaults of one run and which of them still work. A vault that fails
+ * (unreachable, full, refusing) is set aside for the rest of the run so the
+ * others go on; nothing is recorded as held by it, and the next run catches
+ * it up.
+ */
+export class VaultSet {
+  private readonly live: Vault[];
+  readonly down = new Map<string, string>();
+
+  private constructor(vaults: Vault[], private readonly reporter: Reporter) {
+    this.live = vaults;
+  }
+
+  /** Open every configured vault; those that fail to open start out down. Fails only when none opens. */
+  static async open(specs: VaultSpec[], reporter: Reporter): Promise<VaultSet> {
+    if (specs.length === 0) throw new VaultError(`no vault is configured: add one with 'bt config vault add'`);
+    const set = new VaultSet([], reporter);
+    for (const spec of specs) {
+      const v = await createVault(spec);
+      try {
+        await v.open();
+        set.live.push(v);
+      } catch (err) {
+        set.markDown(v.name, err);
+      }
+    }
+    set.requireOne();
+    return set;
+  }
+
+  get up(): Vault[] {
+    return this.live.filter((v) => !this.down.has(v.name));
+  }
+
+  get downList(): DownVault[] {
+    return [...this.down].map(([name, reason]) => ({ name, reason }));
+  }
+
+  markDown(name: string, err: unknown): void {
+    if (this.down.has(name)) return;
+    const message = err instanceof Error ? err.message : String(err);
+    const reason = message.startsWith(`vault '${name}': `) ? message.slice(`vault '${name}': `.length) : message;
+    this.down.set(name, reason);
+    this.reporter.warn(`vault '${name}' is unavailable for this run: ${reason}`);
+  }
+
+  requireOne(): void {
+    if (this.up.length === 0) {
+      const all = this.downList.map((d) => `${d.name}: ${d.reason}`).join('; ');
+      throw new VaultError(this.down.size === 1 ? `vault '${this.downList[0]!.name}': ${this.downList[0]!.reason}` : `no vault is available (${all})`);
+    }
+  }
+
+  /**
+   * Put one object into every working vault. Returns the vaults that now
+   * hold it (durable after flush) and whether any had to store it. A vault
+   * error sets that vault aside; any other error (the source file) is thrown.
+   */
+  async putEverywhere(id: string, source: ContentSource): Promise<{ held: string[]; stored: boolean }> {
+    const held: string[] = [];
+    let stored = false;
+    for (const v of this.up) {
+      try {
+        if ((await v.putContent(id, source)) === 'stored') stored = true;
+        held.push(v.name);
+      } catch (err) {
+        if (!(err instanceof VaultError)) throw err;
+        this.markDown(v.name, err);
+      }
+    }
+    this.requireOne();
+    return { held, stored };
+  }
+
+  /** Flush every working vault; returns the names whose puts are now durable. Each vault captures its pending puts synchronously on call. */
+  flushAll(): Promise<Set<string>> {
+    const ok = new Set<string>();
+    return Promise.all(this.up.map(async (v) => {
+      try {
+        await v.flush();
+        ok.add(v.name);
+      } catch (err) {
+        this.markDown(v.name, err);
+      }
+    })).then(() => ok);
+  }
+
+  async close(): Promise<void> {
+    for (const v of this.live) {
+      try {
+        await v.close();
+      } catch {
+        // closing a vault that failed changes nothing recorded
+      }
+    }
+  }
+}
