@@ -12,7 +12,27 @@ export interface FsVaultConfig {
   vault_root: string;
 }
 
-export type VaultConfig = FsVaultConfig;
+/** The design's S3VaultConfig: the *_key fields are optional SSE-KMS key ids. Credentials never live here. */
+export interface S3VaultConfig {
+  type: 's3';
+  name: string;
+  content_bucket: string;
+  content_bucket_prefix: string;
+  content_bucket_key?: string;
+  metadata_bucket: string;
+  metadata_bucket_prefix: string;
+  metadata_bucket_key?: string;
+  region?: string;
+  endpoint?: string;
+  path_style?: boolean;
+  storage_class?: string;
+  profile?: string;
+  connections?: number;
+}
+
+export type VaultConfig = FsVaultConfig | S3VaultConfig;
+
+export const STORAGE_CLASSES = ['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR', 'EXPRESS_ONEZONE'];
 
 export interface Config {
   host_id: string;
@@ -134,6 +154,8 @@ function validateConfig(file: string, text: string, doc: Record<string, unknown>
     if (v.type === 'fs') {
       if (typeof v.vault_root !== 'string' || !path.isAbsolute(v.vault_root)) bad('vault_root', `of vault '${name}' must be an absolute path`);
       vaults.push({ type: 'fs', name: name as string, vault_root: path.resolve(v.vault_root as string) });
+    } else if (v.type === 's3') {
+      vaults.push(validateS3(v, name as string, bad));
     } else {
       bad('type', `of vault '${name}' is unknown: ${String(v.type)}`);
     }
@@ -152,4 +174,57 @@ function validateConfig(file: string, text: string, doc: Record<string, unknown>
 
 export function isVaultName(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(name);
+}
+
+const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export function isBucketName(b: string): boolean {
+  return BUCKET_RE.test(b);
+}
+
+/** A prefix is used as given, with a trailing slash added so that keys never run into the prefix's last word. */
+export function normalisePrefix(p: string | undefined): string {
+  if (!p) return '';
+  const trimmed = p.replace(/^\/+/, '');
+  return trimmed === '' || trimmed.endsWith('/') ? trimmed : trimmed + '/';
+}
+
+function validateS3(v: Record<string, unknown>, name: string, bad: (key: string, why: string) => never): S3VaultConfig {
+  const optStr = (key: string): string | undefined => {
+    const x = v[key];
+    if (x === undefined) return undefined;
+    if (typeof x !== 'string') bad(key, `of vault '${name}' must be a string`);
+    return x as string;
+  };
+  const bucket = optStr('content_bucket');
+  if (!bucket || !isBucketName(bucket)) bad('content_bucket', `of vault '${name}' must be a bucket name (3 to 63 of a-z, 0-9, '.', '-')`);
+  const metaBucket = optStr('metadata_bucket') ?? bucket!;
+  if (!isBucketName(metaBucket)) bad('metadata_bucket', `of vault '${name}' must be a bucket name`);
+  const endpoint = optStr('endpoint');
+  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) bad('endpoint', `of vault '${name}' must be an http(s) URL`);
+  const storage = optStr('storage_class');
+  if (storage !== undefined && !STORAGE_CLASSES.includes(storage)) bad('storage_class', `of vault '${name}' must be one of ${STORAGE_CLASSES.join(', ')}`);
+  const conns = v.connections;
+  if (conns !== undefined && (typeof conns !== 'number' || !Number.isInteger(conns) || conns < 1 || conns > 256)) bad('connections', `of vault '${name}' must be a whole number from 1 to 256`);
+  if (v.path_style !== undefined && typeof v.path_style !== 'boolean') bad('path_style', `of vault '${name}' must be true or false`);
+  const out: S3VaultConfig = {
+    type: 's3',
+    name,
+    content_bucket: bucket!,
+    content_bucket_prefix: normalisePrefix(optStr('content_bucket_prefix')),
+    metadata_bucket: metaBucket,
+    metadata_bucket_prefix: normalisePrefix(optStr('metadata_bucket_prefix') ?? optStr('content_bucket_prefix')),
+  };
+  const copy = { content_bucket_key: optStr('content_bucket_key'), metadata_bucket_key: optStr('metadata_bucket_key'), region: optStr('region'), endpoint, storage_class: storage, profile: optStr('profile') };
+  for (const [k, x] of Object.entries(copy)) if (x !== undefined) (out as unknown as Record<string, unknown>)[k] = x;
+  if (v.path_style !== undefined) out.path_style = v.path_style as boolean;
+  if (conns !== undefined) out.connections = conns as number;
+  return out;
+}
+
+/** Where a configured vault is, for messages and listings. */
+export function vaultLocation(v: VaultConfig): string {
+  if (v.type === 'fs') return v.vault_root;
+  const where = `s3://${v.content_bucket}/${v.content_bucket_prefix}`;
+  return v.endpoint ? `${where} at ${v.endpoint}` : where;
 }

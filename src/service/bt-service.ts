@@ -1,5 +1,5 @@
 import { Context, type ContextOptions } from './context.js';
-import { ensureDefaultVault, addFsVault, removeVault, initVaults } from './config-admin.js';
+import { ensureDefaultVault, addFsVault, addS3Vault, removeVault, initVaults, type S3VaultOptions } from './config-admin.js';
 import { addDirectory, removeDirectory, listDirectories } from './directories.js';
 import { stagePaths } from './stage.js';
 import { runBackup } from './backup.js';
@@ -67,14 +67,17 @@ export class BtService {
   addFsVault(name: string, dir: string) {
     addFsVault(this.ctx, name, dir);
   }
+  addS3Vault(name: string, o: S3VaultOptions) {
+    addS3Vault(this.ctx, name, o);
+  }
   removeVault(name: string) {
     removeVault(this.ctx, name);
   }
   syncVaults(name?: string) {
     return syncVaults(this.ctx, name);
   }
-  initVaults(name?: string) {
-    return initVaults(this.ctx, name);
+  initVaults(name?: string, opts: { createBucket?: boolean } = {}) {
+    return initVaults(this.ctx, name, opts);
   }
 
   close(): Promise<void> {

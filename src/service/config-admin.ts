@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, NotFoundError, UsageError, VaultError } from '../errors.js';
-import { configPath, defaultConfig, isUuid, isVaultName, writeConfig, type Config } from '../config/config.js';
+import { STORAGE_CLASSES, configPath, defaultConfig, isBucketName, isUuid, isVaultName, normalisePrefix, writeConfig, type Config, type S3VaultConfig } from '../config/config.js';
 import { createVault } from '../vault/factory.js';
 import type { Context } from './context.js';
 
@@ -11,7 +11,7 @@ export async function initConfig(env: NodeJS.ProcessEnv, opts: { hostId?: string
   if (opts.hostId !== undefined && !isUuid(opts.hostId)) throw new UsageError(`invalid --host-id '${opts.hostId}': expected a UUID`);
   if (fs.existsSync(file) && !opts.force) throw new ConfigError(`config ${file} exists: use --force to overwrite it`);
   const config = defaultConfig(env, opts.hostId?.toLowerCase());
-  await createVault(config.vaults[0]!).init();
+  await (await createVault(config.vaults[0]!)).init();
   writeConfig(file, config);
   return { file, config };
 }
@@ -19,7 +19,7 @@ export async function initConfig(env: NodeJS.ProcessEnv, opts: { hostId?: string
 /** A first run wrote the default config: make its local vault ready too. */
 export async function ensureDefaultVault(ctx: Context): Promise<void> {
   if (!ctx.createdConfig) return;
-  for (const v of ctx.config.vaults) await createVault(v).init();
+  for (const v of ctx.config.vaults) await (await createVault(v)).init();
 }
 
 export function addFsVault(ctx: Context, name: string, dir: string): void {
@@ -30,13 +30,56 @@ export function addFsVault(ctx: Context, name: string, dir: string): void {
   ctx.saveConfig({ ...ctx.config, vaults: [...ctx.config.vaults, { type: 'fs', name, vault_root: root }] });
 }
 
+export interface S3VaultOptions {
+  bucket: string;
+  prefix?: string;
+  metadataBucket?: string;
+  metadataPrefix?: string;
+  region?: string;
+  endpoint?: string;
+  pathStyle?: boolean;
+  storageClass?: string;
+  profile?: string;
+  kmsKeyId?: string;
+  connections?: number;
+}
+
+export function addS3Vault(ctx: Context, name: string, o: S3VaultOptions): void {
+  if (!isVaultName(name)) throw new UsageError(`invalid vault name '${name}': use letters, digits, '-' and '_'`);
+  if (ctx.config.vaults.some((v) => v.name === name)) throw new UsageError(`a vault named '${name}' exists already`);
+  if (!isBucketName(o.bucket)) throw new UsageError(`invalid bucket name '${o.bucket}': 3 to 63 of a-z, 0-9, '.', '-'`);
+  if (o.metadataBucket !== undefined && !isBucketName(o.metadataBucket)) throw new UsageError(`invalid metadata bucket name '${o.metadataBucket}'`);
+  if (o.endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(o.endpoint)) throw new UsageError(`invalid endpoint '${o.endpoint}': give an http(s) URL`);
+  if (o.storageClass !== undefined && !STORAGE_CLASSES.includes(o.storageClass)) throw new UsageError(`unknown storage class '${o.storageClass}': one of ${STORAGE_CLASSES.join(', ')}`);
+  if (o.connections !== undefined && (!Number.isInteger(o.connections) || o.connections < 1 || o.connections > 256)) throw new UsageError(`--connections must be a whole number from 1 to 256`);
+  const v: S3VaultConfig = {
+    type: 's3',
+    name,
+    content_bucket: o.bucket,
+    content_bucket_prefix: normalisePrefix(o.prefix),
+    metadata_bucket: o.metadataBucket ?? o.bucket,
+    metadata_bucket_prefix: normalisePrefix(o.metadataPrefix ?? o.prefix),
+  };
+  if (o.kmsKeyId !== undefined) {
+    v.content_bucket_key = o.kmsKeyId;
+    v.metadata_bucket_key = o.kmsKeyId;
+  }
+  if (o.region !== undefined) v.region = o.region;
+  if (o.endpoint !== undefined) v.endpoint = o.endpoint;
+  if (o.pathStyle !== undefined) v.path_style = o.pathStyle;
+  if (o.storageClass !== undefined) v.storage_class = o.storageClass;
+  if (o.profile !== undefined) v.profile = o.profile;
+  if (o.connections !== undefined) v.connections = o.connections;
+  ctx.saveConfig({ ...ctx.config, vaults: [...ctx.config.vaults, v] });
+}
+
 export function removeVault(ctx: Context, name: string): void {
   if (!ctx.config.vaults.some((v) => v.name === name)) throw new NotFoundError(`unknown vault '${name}'`);
   ctx.saveConfig({ ...ctx.config, vaults: ctx.config.vaults.filter((v) => v.name !== name) });
 }
 
 /** `bt config vault init [NAME]`: create layout and marker, then a write/read/delete round trip. */
-export async function initVaults(ctx: Context, name?: string): Promise<string[]> {
+export async function initVaults(ctx: Context, name?: string, opts: { createBucket?: boolean } = {}): Promise<string[]> {
   const specs = name === undefined ? ctx.config.vaults : ctx.config.vaults.filter((v) => v.name === name);
   if (name !== undefined && !specs.length) throw new VaultError(`unknown vault '${name}'`);
   if (!specs.length) throw new VaultError(`no vault is configured: add one with 'bt config vault add'`);
@@ -45,8 +88,12 @@ export async function initVaults(ctx: Context, name?: string): Promise<string[]>
     if (spec.type === 'fs' && !fs.existsSync(path.dirname(spec.vault_root))) {
       throw new VaultError(`vault '${spec.name}': parent directory does not exist: ${path.dirname(spec.vault_root)}`);
     }
-    const v = createVault(spec);
-    await v.init();
+    const v = await createVault(spec);
+    try {
+      await v.init({ createBucket: opts.createBucket ?? false });
+    } finally {
+      await v.close();
+    }
     done.push(`${spec.name} (${v.location})`);
   }
   return done;

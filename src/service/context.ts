@@ -78,7 +78,7 @@ export class Context {
     return [this.config.base_dir];
   }
 
-  vault(name: string): Vault {
+  async vault(name: string): Promise<Vault> {
     const spec = this.config.vaults.find((v) => v.name === name);
     if (!spec) throw new VaultError(`unknown vault '${name}' (configured: ${this.config.vaults.map((v) => v.name).join(', ') || 'none'})`);
     return createVault(spec);
@@ -90,7 +90,7 @@ export class Context {
     if (this.config.vaults.length === 0) throw new VaultError(`no vault is configured: add one with 'bt config vault add'`);
     const out: Vault[] = [];
     for (const spec of this.config.vaults) {
-      const v = createVault(spec);
+      const v = await createVault(spec);
       await v.open();
       out.push(v);
     }

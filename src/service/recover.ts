@@ -18,7 +18,7 @@ export interface HostListing extends HostInfo {
 
 async function chosenVaults(ctx: Context, name?: string): Promise<Vault[]> {
   if (name !== undefined) {
-    const v = ctx.vault(name);
+    const v = await ctx.vault(name);
     await v.open();
     return [v];
   }

@@ -44,7 +44,7 @@ class VaultReader {
     if (this.vaults) return this.vaults;
     const out: Vault[] = [];
     for (const spec of this.ctx.config.vaults) {
-      const v = createVault(spec);
+      const v = await createVault(spec);
       try {
         await v.open();
         out.push(v);
