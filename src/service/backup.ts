@@ -65,6 +65,22 @@ function directoryFor(dirs: DirPrefix[], abs: Buffer): { dir: DirectoryRow; rel:
   return null;
 }
 
+/** Read a file of at most buf.length - 1 bytes into `buf`; a result of buf.length bytes means it is larger. */
+function readSmallFile(abs: Buffer, buf: Buffer): Buffer {
+  const fd = fs.openSync(abs, 'r');
+  try {
+    let n = 0;
+    while (n < buf.length) {
+      const r = fs.readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+    }
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 async function hashFile(abs: Buffer): Promise<string> {
   const h = crypto.createHash('sha256');
   const fh = await fsp.open(abs, 'r');
@@ -184,6 +200,15 @@ class BackupRun {
    * again, a small file is recorded as read and a large one is left staged.
    */
   private async storeFile(entry: StagedEntry, dir: DirectoryRow, rel: Buffer, meta0: FileMeta): Promise<Outcome | null> {
+    const scratch = this.freeBuffers.pop() ?? Buffer.allocUnsafe(SMALL_FILE + 1);
+    try {
+      return await this.storeFileWith(scratch, entry, dir, rel, meta0);
+    } finally {
+      this.freeBuffers.push(scratch);
+    }
+  }
+
+  private async storeFileWith(scratch: Buffer, entry: StagedEntry, dir: DirectoryRow, rel: Buffer, meta0: FileMeta): Promise<Outcome | null> {
     const abs = entry.abs;
     let meta = meta0;
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -193,7 +218,8 @@ class BackupRun {
       let data: Buffer | null = null;
       try {
         if (meta.size <= SMALL_FILE) {
-          data = await fsp.readFile(abs);
+          // Small: a synchronous read into a reused buffer beats a thread-pool round trip and allocates nothing.
+          data = readSmallFile(abs, scratch);
           id = crypto.createHash('sha256').update(data).digest('hex');
           size = data.length;
         } else {
@@ -207,9 +233,11 @@ class BackupRun {
       this.readBytes += size;
       const after = statPath(abs);
       if (after.type !== 'entry' || after.meta.kind !== 'file') return { kind: 'delete', dir, rel };
-      const changed = !sameVersion(meta, after.meta) || size !== after.meta.size;
-      if (changed && !last) {
+      const grew = data !== null && data.length > SMALL_FILE; // filled the scratch buffer: stream it instead
+      const changed = grew || !sameVersion(meta, after.meta) || size !== after.meta.size;
+      if (changed && (!last || grew)) {
         meta = after.meta;
+        if (grew && last) throw new Error('kept growing while being read');
         continue;
       }
       let held: string[];
@@ -217,7 +245,8 @@ class BackupRun {
         held = await this.putEverywhere(id, data ? { data } : { path: abs, size }, size);
       } catch (err) {
         if (err instanceof ContentChangedError && !last) {
-          meta = statPath(abs).type === 'entry' ? (statPath(abs) as { meta: FileMeta }).meta : meta;
+          const again = statPath(abs);
+          if (again.type === 'entry') meta = again.meta;
           continue;
         }
         if (err instanceof ContentChangedError) throw new Error('changed while being read, twice');
@@ -232,6 +261,8 @@ class BackupRun {
     }
     return null;
   }
+
+  private readonly freeBuffers: Buffer[] = [];
 
   private async putEverywhere(id: string, source: { data: Buffer } | { path: Buffer; size: number }, size: number): Promise<string[]> {
     const { held, stored } = await this.vaults.putEverywhere(id, source);
