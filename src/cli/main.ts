@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { BtError, ExitCode } from '../errors.js';
+import { BtError, ExitCode, UsageError } from '../errors.js';
 import { configCommand } from './commands/config.js';
 import { dirCommand } from './commands/dir.js';
 import { addCommand, backupCommand, vaultCommand } from './commands/backup.js';
@@ -22,7 +22,6 @@ function reportError(err: unknown, verbose: boolean): number {
 
 export async function main(args: string[]): Promise<void> {
   const verbose = args.includes('-v') || args.includes('--verbose');
-  let usageFailed = false;
   let parser: Argv = yargs(args)
     .scriptName('bt')
     .usage('bt: content-addressed personal backups\n\nUsage: bt <command> [options]')
@@ -33,15 +32,13 @@ export async function main(args: string[]): Promise<void> {
     .command('dir', 'tracked directories', (y) => dirCommand(y))
     .strict()
     .demandCommand(1, 'name a command (see bt --help)')
-    .recommendCommands()
     .help()
     .alias('help', 'h')
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      if (err) throw err;
-      usageFailed = true;
-      process.stderr.write(`bt: ${msg}\n`);
+      // Throwing stops yargs before any handler runs; main prints the one line.
+      throw err ?? new UsageError(msg);
     });
   for (const add of [addCommand, backupCommand, logCommand, restoreCommand, recoverCommand, vaultCommand]) parser = add(parser);
   try {
@@ -50,5 +47,4 @@ export async function main(args: string[]): Promise<void> {
     process.exitCode = reportError(err, verbose);
     return;
   }
-  if (usageFailed) process.exitCode = ExitCode.usage;
 }
