@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
-import { ExitCode } from '../errors.js';
+import { ExitCode, describeSystemError } from '../errors.js';
 import { displayName } from '../fsmgr/paths.js';
 import { metaDiffers, sameVersion, statPath, type FileMeta } from '../fsmgr/stat.js';
 import type { DirectoryRow, SnapshotRow } from '../db/types.js';
@@ -119,7 +119,7 @@ class BackupRun {
   private pendingBytes = 0;
   private lastCommit = Date.now();
   private committing: Promise<void> = Promise.resolve();
-  private readonly failedEntries: StagedEntry[] = [];
+  private readonly failedEntries = new Set<StagedEntry>();
   private readBytes = 0;
   private readonly runStarted = Date.now();
   private readonly run;
@@ -151,18 +151,17 @@ class BackupRun {
   }
 
   private fail(entry: StagedEntry, err: unknown): void {
-    if (this.failedEntries.includes(entry)) return;
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EACCES' ? 'permission denied' : e.code ? `${e.code}: ${e.message}` : e.message ?? String(err);
+    if (this.failedEntries.has(entry)) return;
+    const why = describeSystemError(err);
     const p = displayName(entry.abs);
     this.summary.failed++;
     this.summary.failures.push({ path: p, why });
-    this.failedEntries.push(entry);
+    this.failedEntries.add(entry);
     this.ctx.reporter.warn(`cannot back up ${p}: ${why} (left staged)`);
   }
 
   get remaining(): StagedEntry[] {
-    return this.failedEntries;
+    return [...this.failedEntries];
   }
 
   private async processEntry(entry: StagedEntry): Promise<Outcome | null> {

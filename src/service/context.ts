@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { configPath, defaultConfig, readConfig, writeConfig, type Config } from '../config/config.js';
+import { configPath, defaultConfig, readConfig, vaultLocation, writeConfig, type Config } from '../config/config.js';
 import { Database } from '../db/database.js';
 import { StagingArea } from '../staging/staging-area.js';
 import { compileIgnore, readBtignore, type IgnoreMatcher } from '../fsmgr/ignore.js';
@@ -43,7 +43,7 @@ export class Context {
     if (!fs.existsSync(file)) {
       const config = defaultConfig(opts.env);
       writeConfig(file, config);
-      opts.reporter.info(`bt: created default config ${file} (vault 'local' at ${config.vaults[0]!.vault_root})`);
+      opts.reporter.info(`bt: created default config ${file} (vault 'local' at ${vaultLocation(config.vaults[0]!)})`);
       const ctx = new Context(file, config, opts);
       ctx.createdConfig = true;
       return ctx;

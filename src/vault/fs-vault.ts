@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { VaultError, NotFoundError, describeSystemError } from '../errors.js';
 import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault } from './vault.js';
 
@@ -199,7 +199,7 @@ export class FileSystemVault implements Vault {
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
     const batch = [...this.pending];
-    syncFilesystem(path.join(this.root, 'tmp'));
+    await syncFilesystem(path.join(this.root, 'tmp'));
     const shards = new Set<string>();
     for (const [id, tmp] of batch) {
       const final = this.contentPath(id);
@@ -210,7 +210,7 @@ export class FileSystemVault implements Vault {
       }
       fs.renameSync(tmp, final);
     }
-    syncFilesystem(path.join(this.root, 'content'));
+    await syncFilesystem(path.join(this.root, 'content'));
     for (const [id] of batch) this.pending.delete(id);
   }
 
@@ -318,14 +318,23 @@ function syncFile(p: string): void {
   }
 }
 
-/** syncfs(2) of the filesystem holding `p`; Node has no binding, coreutils' sync -f is one call. */
-function syncFilesystem(p: string): void {
-  const r = spawnSync('sync', ['-f', p], { stdio: 'ignore' });
-  if (r.error || r.status !== 0) {
-    // No coreutils sync: fall back to the whole-system sync, which is a superset.
-    const all = spawnSync('sync', [], { stdio: 'ignore' });
-    if (all.error || all.status !== 0) throw new VaultError(`cannot sync the vault filesystem at ${p}`);
-  }
+/**
+ * syncfs(2) of the filesystem holding `p`. Node has no binding; coreutils'
+ * `sync -f` is that one call. Run without blocking, so that reading and
+ * hashing go on while the disk catches up.
+ */
+async function syncFilesystem(p: string): Promise<void> {
+  if ((await run('sync', ['-f', p])) === 0) return;
+  // An old coreutils without -f: the whole-system sync is a superset.
+  if ((await run('sync', [])) !== 0) throw new VaultError(`cannot sync the vault filesystem at ${p}`);
+}
+
+function run(cmd: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: 'ignore' });
+    child.on('error', () => resolve(-1));
+    child.on('close', (code) => resolve(code ?? -1));
+  });
 }
 
 /** Copy src to a new file at dst, returning the SHA-256 of the bytes written. */
