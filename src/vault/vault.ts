@@ -5,6 +5,11 @@
 /** Bytes to store: either a file on disk, re-read and verified while stored, or a buffer already hashed by the caller. */
 export type ContentSource = { path: Buffer | string; size: number } | { data: Buffer };
 
+export interface VaultInitOptions {
+  /** Create missing buckets (S3); other kinds ignore it. */
+  createBucket?: boolean;
+}
+
 export interface Vault {
   readonly name: string;
   readonly kind: string;
@@ -12,7 +17,7 @@ export interface Vault {
   readonly location: string;
 
   /** Create the layout and the format marker; safe to run again. */
-  init(): Promise<void>;
+  init(opts?: VaultInitOptions): Promise<void>;
   /** Fails with a VaultError naming the cause unless the vault is initialised, readable and writable (a write/read/delete round trip). */
   validateSetup(): Promise<void>;
   /** Fails unless the vault is initialised; cheap, run before a backup uses it. */
