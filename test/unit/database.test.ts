@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Database } from '../../src/db/database.js';
+import type { NewSnapshot } from '../../src/db/types.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-unit-db-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+const open = () => new Database(path.join(tmp, `db${n++}`));
+
+function snap(contentId: string | null, extra: Partial<NewSnapshot> = {}): NewSnapshot {
+  return {
+    contentId, size: 1, mode: 0o644, uid: 0, gid: 0, atimeNs: 1n, mtimeNs: 2n, ctimeNs: 3n, birthtimeNs: null,
+    fileType: 'file', linkTarget: null, deleted: false, ...extra,
+  };
+}
+const ID = (c: string) => c.repeat(64);
+
+describe('Database directories', () => {
+  it('creates a directory and finds the deepest one holding a path', () => {
+    const db = open();
+    const a = db.createDirectory('/home/u/a').directory;
+    const ab = db.createDirectory('/home/u/x/b').directory;
+    expect(db.searchDirectoryForPath('/home/u/a/f')?.id).toBe(a.id);
+    expect(db.searchDirectoryForPath('/home/u/a')?.id).toBe(a.id);
+    expect(db.searchDirectoryForPath('/home/u/ab')).toBeNull();
+    expect(db.searchDirectoryForPath('/home/u/x/b/c/d')?.id).toBe(ab.id);
+    expect(db.searchDirectoryForPath('/elsewhere')).toBeNull();
+    db.close();
+  });
+
+  it('createDirectory above tracked ones absorbs them: files move with prefixed names and keep their snapshots', () => {
+    const db = open();
+    const child = db.createDirectory('/p/one').directory;
+    const other = db.createDirectory('/p/two/deep').directory;
+    const sibling = db.createDirectory('/q').directory;
+    const f1 = db.findOrCreateFile(child.id, Buffer.from('f.txt'));
+    const f2 = db.findOrCreateFile(other.id, Buffer.concat([Buffer.from('sub/'), Buffer.from([0xff])]));
+    db.findOrCreateFile(sibling.id, Buffer.from('s'));
+    db.recordContent(ID('a'), 1, 'local', 1);
+    db.recordContent(ID('b'), 1, 'local', 1);
+    db.insertSnapshot(f1, snap(ID('a')), null, 1000);
+    db.insertSnapshot(f1, snap(ID('b')), null, 2000);
+    db.insertSnapshot(f2, snap(ID('a')), null, 1000);
+
+    const { directory: parent, absorbed } = db.createDirectory('/p');
+    expect(absorbed.map((d) => d.path).sort()).toEqual(['/p/one', '/p/two/deep']);
+    expect(db.listDirectories().map((d) => d.path)).toEqual(['/p', '/q']);
+    expect(db.findDirectoryById(child.id)).toBeNull();
+
+    const moved1 = db.findFile(parent.id, Buffer.from('one/f.txt'));
+    expect(moved1?.id).toBe(f1.id);
+    const moved2 = db.findFile(parent.id, Buffer.concat([Buffer.from('two/deep/sub/'), Buffer.from([0xff])]));
+    expect(moved2?.id).toBe(f2.id);
+    expect(db.findFileSnapshotsForFile(f1.id).map((s) => s.contentId)).toEqual([ID('b'), ID('a')]);
+    expect(db.findFile(sibling.id, Buffer.from('s'))).not.toBeNull();
+    expect(db.searchDirectoryForPath('/p/one/f.txt')?.id).toBe(parent.id);
+    expect(db.hasFilesBelow(parent.id, Buffer.from('two'))).toBe(true);
+    expect(db.hasFilesBelow(parent.id, Buffer.from('tw'))).toBe(false);
+    db.close();
+  });
+
+  it('moveFiles re-roots names below the destination', () => {
+    const db = open();
+    const src = db.createDirectory('/r/s/t').directory;
+    const f = db.findOrCreateFile(src.id, Buffer.from('x/y'));
+    const dest = { id: db.createDirectory('/other').directory.id, path: '/r', createdAt: 0, removedAt: null };
+    db.moveFiles(src, dest);
+    expect(db.findFile(dest.id, Buffer.from('s/t/x/y'))?.id).toBe(f.id);
+    db.close();
+  });
+
+  it('absorbing into / works', () => {
+    const db = open();
+    const c = db.createDirectory('/data').directory;
+    const f = db.findOrCreateFile(c.id, Buffer.from('f'));
+    const root = db.createDirectory('/').directory;
+    expect(db.findFile(root.id, Buffer.from('data/f'))?.id).toBe(f.id);
+    db.close();
+  });
+
+  it('a removed directory keeps its history and can be found with includeRemoved', () => {
+    const db = open();
+    const d = db.createDirectory('/gone').directory;
+    const f = db.findOrCreateFile(d.id, Buffer.from('f'));
+    db.recordContent(ID('c'), 1, 'local', 1);
+    db.insertSnapshot(f, snap(ID('c')), null, 5);
+    db.removeDirectory(d.id);
+    expect(db.listDirectories()).toEqual([]);
+    expect(db.searchDirectoryForPath('/gone/f')).toBeNull();
+    expect(db.searchDirectoryForPath('/gone/f', true)?.id).toBe(d.id);
+    // tracking the same path again is a new directory
+    const again = db.createDirectory('/gone').directory;
+    expect(again.id).not.toBe(d.id);
+    expect(db.searchDirectoryForPath('/gone/f', true)?.id).toBe(again.id);
+    db.close();
+  });
+});
+
+describe('Database snapshots and content', () => {
+  it('versions newest first; snapshotsAt picks the one current at a time', () => {
+    const db = open();
+    const d = db.createDirectory('/d').directory;
+    const f = db.findOrCreateFile(d.id, Buffer.from('f'));
+    const g = db.findOrCreateFile(d.id, Buffer.from('g'));
+    for (const c of ['1', '2']) db.recordContent(ID(c), 1, 'local', 1);
+    db.insertSnapshot(f, snap(ID('1')), null, 100);
+    db.insertSnapshot(f, snap(ID('2')), null, 200);
+    db.insertSnapshot(g, snap(ID('1')), null, 150);
+    db.insertSnapshot(g, snap(ID('1'), { deleted: true }), null, 250);
+    expect(db.findFileSnapshotsForFile(f.id).map((s) => s.createdAt)).toEqual([200, 100]);
+    const at = (t: number) => Object.fromEntries(db.snapshotsAt(d.id, t).map((x) => [x.file.name.toString(), `${x.snapshot.contentId?.[0]}${x.snapshot.deleted ? 'D' : ''}`]));
+    expect(at(50)).toEqual({});
+    expect(at(100)).toEqual({ f: '1' });
+    expect(at(199)).toEqual({ f: '1', g: '1' });
+    expect(at(300)).toEqual({ f: '2', g: '1D' });
+    expect(db.findFile(d.id, Buffer.from('g'))!.deleted).toBe(true);
+    expect(db.countSnapshots()).toBe(4);
+    db.close();
+  });
+
+  it('keeps 64-bit nanosecond times exactly', () => {
+    const db = open();
+    const d = db.createDirectory('/t').directory;
+    const f = db.findOrCreateFile(d.id, Buffer.from('f'));
+    db.recordContent(ID('e'), 1, 'local', 1);
+    const s = db.insertSnapshot(f, snap(ID('e'), { mtimeNs: 1614834367123456789n, atimeNs: 1500000000250000001n }), null, 1);
+    const back = db.getSnapshot(s.id)!;
+    expect(back.mtimeNs).toBe(1614834367123456789n);
+    expect(back.atimeNs).toBe(1500000000250000001n);
+    db.close();
+  });
+
+  it('recordContent is idempotent and tracks placement per vault', () => {
+    const db = open();
+    db.recordContent(ID('f'), 10, 'a', 1);
+    db.recordContent(ID('f'), 10, 'a', 2);
+    db.recordContent(ID('f'), 10, 'b', 3);
+    expect(db.hasContent(ID('f'))).toBe(true);
+    expect(db.contentVaults(ID('f'))).toEqual(['a', 'b']);
+    expect(db.hasContent(ID('0'))).toBe(false);
+    db.close();
+  });
+
+  it('metadata key/values and the schema survive a reopen', () => {
+    const dir = path.join(tmp, 'reopen');
+    const db = new Database(dir);
+    db.setMeta('k', 'v1');
+    db.setMeta('k', 'v2');
+    db.createDirectory('/keep');
+    db.close();
+    const again = new Database(dir);
+    expect(again.getMeta('k')).toBe('v2');
+    expect(again.getMeta('missing')).toBeNull();
+    expect(again.listDirectories().map((d) => d.path)).toEqual(['/keep']);
+    again.close();
+  });
+});
