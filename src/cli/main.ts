@@ -38,7 +38,7 @@ export async function main(args: string[]): Promise<void> {
     .exitProcess(false)
     .fail((msg, err) => {
       // Throwing stops yargs before any handler runs; main prints the one line.
-      throw err ?? new UsageError(msg);
+      throw err ?? new UsageError(msg.replace(/\s*\n\s*/g, ' '));
     });
   for (const add of [addCommand, backupCommand, logCommand, restoreCommand, recoverCommand, vaultCommand]) parser = add(parser);
   try {

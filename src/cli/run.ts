@@ -11,17 +11,24 @@ export function outputOptions(argv: GlobalArgs): OutputOptions {
 }
 
 /** Open the service for one command (loaded lazily so that --help stays fast), run `fn`, close it, set the exit code. */
-export async function withService(argv: GlobalArgs, fn: (svc: BtService, reporter: TerminalReporter) => Promise<number | void> | number | void): Promise<void> {
+export async function withService(argv: GlobalArgs & { _?: unknown[] }, fn: (svc: BtService, reporter: TerminalReporter) => Promise<number | void> | number | void): Promise<void> {
+  const started = Date.now();
   const { BtService } = await import('../service/bt-service.js');
+  const { BtError, ExitCode } = await import('../errors.js');
   const reporter = new TerminalReporter(outputOptions(argv));
   const svc = await BtService.open({ env: process.env, cwd: process.cwd(), reporter });
-  let code: number | void;
+  const command = (argv._ ?? []).map(String).join(' ');
+  let code = 0;
   try {
-    code = await fn(svc, reporter);
+    code = (await fn(svc, reporter)) ?? 0;
+    svc.logRun(command, code, started);
+  } catch (err) {
+    svc.logRun(command, err instanceof BtError ? err.exitCode : ExitCode.failure, started, (err as Error)?.message ?? String(err));
+    throw err;
   } finally {
     await svc.close();
   }
-  if (typeof code === 'number') process.exitCode = code;
+  process.exitCode = code;
 }
 
 /** yargs' inferred argument types do not follow our builders; handlers state the shape they read. */

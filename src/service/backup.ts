@@ -12,7 +12,6 @@ import type { Context } from './context.js';
 import { runPool } from './pool.js';
 import { stageAll, type StageCounts } from './stage.js';
 import { uploadMetadata } from './metadata.js';
-import { appendRunLog } from './runlog.js';
 import { anyVaultBehind, catchUpVault, type SyncResult } from './sync.js';
 
 /** Files up to this size are read once into memory, hashed, and written from that buffer. */
@@ -371,7 +370,7 @@ export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<B
       durationMs: Date.now() - started, staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0,
     };
     ctx.staging.complete(set, []);
-    appendRunLog(ctx, { command: 'backup', ...summaryLog(summary) });
+    ctx.runDetails = summaryLog(summary);
     return summary;
   }
   const vaults = await VaultSet.open(ctx.config.vaults, ctx.reporter);
@@ -386,7 +385,6 @@ export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<B
       summary = run.finish(run.remaining.length ? 'partial' : 'ok');
     } catch (err) {
       run.abort();
-      appendRunLog(ctx, { command: 'backup', status: 'failed', error: (err as Error).message });
       throw err;
     }
     if (ctx.db.getMeta('metadata_dirty') === '1' || summary.caughtUp > 0) {
@@ -395,7 +393,7 @@ export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<B
     }
     summary.vaultsDown = vaults.downList;
     summary.durationMs = Date.now() - started;
-    appendRunLog(ctx, { command: 'backup', ...summaryLog(summary) });
+    ctx.runDetails = summaryLog(summary);
     return summary;
   } finally {
     await vaults.close();

@@ -41,7 +41,7 @@ export class BtService {
   stage(paths: string[]) {
     this.ctx.takeLock('add');
     const counts = stagePaths(this.ctx, paths);
-    appendRunLog(this.ctx, { command: 'add', ...counts });
+    this.ctx.runDetails = { ...counts };
     return counts;
   }
   backup(opts: { all: boolean }) {
@@ -55,7 +55,7 @@ export class BtService {
   }
   async restore(p: string, opts: RestoreOptions) {
     const r = await restore(this.ctx, p, opts);
-    appendRunLog(this.ctx, { command: 'restore', kind: r.kind, files: r.files, bytes: r.bytes, duration_ms: r.durationMs });
+    this.ctx.runDetails = { kind: r.kind, files: r.files, bytes: r.bytes };
     return r;
   }
   listHosts(vault?: string) {
@@ -78,6 +78,14 @@ export class BtService {
   }
   initVaults(name?: string, opts: { createBucket?: boolean } = {}) {
     return initVaults(this.ctx, name, opts);
+  }
+
+  /** Append this run's one line to the run log: the command, how it ended, and what it did. */
+  logRun(command: string, exitCode: number, startedAt: number, error?: string): void {
+    appendRunLog(this.ctx, {
+      command, status: error ? 'failed' : exitCode === 0 ? 'ok' : 'partial', exit_code: exitCode, duration_ms: Date.now() - startedAt,
+      ...(error ? { error } : {}), ...this.ctx.runDetails,
+    });
   }
 
   close(): Promise<void> {

@@ -51,6 +51,9 @@ export class Context {
     return new Context(file, readConfig(file), opts);
   }
 
+  /** What the running command did, for its line in the run log. */
+  runDetails: Record<string, unknown> = {};
+
   /** True when this run wrote the default config; the default vault is then initialised by the caller. */
   createdConfig = false;
 

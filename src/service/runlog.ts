@@ -6,7 +6,7 @@ import type { Context } from './context.js';
 export function appendRunLog(ctx: Context, record: Record<string, unknown>): void {
   try {
     fs.mkdirSync(ctx.config.log_dir, { recursive: true });
-    fs.appendFileSync(path.join(ctx.config.log_dir, 'bt.jsonl'), JSON.stringify({ time: new Date().toISOString(), pid: process.pid, ...record }) + '\n');
+    fs.appendFileSync(path.join(ctx.config.log_dir, 'bt.jsonl'), JSON.stringify({ time: new Date().toISOString(), pid: process.pid, host_id: ctx.config.host_id, ...record }) + '\n');
   } catch (err) {
     ctx.reporter.warn(`cannot write the run log in ${ctx.config.log_dir}: ${(err as Error).message}`);
   }

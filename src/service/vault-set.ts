@@ -26,16 +26,22 @@ export class VaultSet {
   static async open(specs: VaultSpec[], reporter: Reporter): Promise<VaultSet> {
     if (specs.length === 0) throw new VaultError(`no vault is configured: add one with 'bt config vault add'`);
     const set = new VaultSet([], reporter);
+    const failed: Array<[string, unknown]> = [];
     for (const spec of specs) {
       const v = await createVault(spec);
       try {
         await v.open();
         set.live.push(v);
       } catch (err) {
-        set.markDown(v.name, err);
+        failed.push([v.name, err]);
       }
     }
-    set.requireOne();
+    if (set.live.length === 0) {
+      // Nothing to go on with: one error line, no warnings before it.
+      if (failed.length === 1) throw failed[0]![1];
+      throw new VaultError(`no vault is available (${failed.map(([n, e]) => `${n}: ${(e as Error).message}`).join('; ')})`);
+    }
+    for (const [name, err] of failed) set.markDown(name, err);
     return set;
   }
 

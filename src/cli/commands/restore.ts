@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { typed, withService, type GlobalArgs } from '../run.js';
 import { out, formatBytes, formatDuration } from '../output.js';
 import { displayName } from '../../fsmgr/paths.js';
+import { UsageError } from '../../errors.js';
 
 export function restoreCommand(y: Argv): Argv {
   return y.command('restore <path>', 'bring back a version of a file, or a directory as it was', (b) =>
@@ -29,8 +30,8 @@ export function recoverCommand(y: Argv): Argv {
       .option('json', { type: 'boolean', default: false })
       .option('force', { type: 'boolean', default: false, describe: 'replace a local database that holds backups' })
       .check((a) => {
-        if (!a.list && !a.hostId) throw new Error('give --list or --host-id UUID');
-        if (a.list && a.hostId) throw new Error('--list and --host-id go separately');
+        if (!a.list && !a.hostId) throw new UsageError('give --list or --host-id UUID');
+        if (a.list && a.hostId) throw new UsageError('--list and --host-id go separately');
         return true;
       }),
   typed((argv: GlobalArgs & { list: boolean; hostId?: string; vault?: string; at?: string; json: boolean; force: boolean }) => withService(argv, async (svc) => {
