@@ -133,6 +133,7 @@ class BackupRun {
 
   async process(entries: StagedEntry[]): Promise<BackupSummary> {
     const total = entries.length;
+    await Promise.all(this.vaults.up.map((v) => v.expectPuts?.(total)));
     await runPool(entries, CONCURRENCY, async (entry) => {
       try {
         const outcome = await this.processEntry(entry);

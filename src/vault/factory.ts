@@ -68,6 +68,10 @@ class LazyS3Vault implements Vault {
   async putContent(id: string, source: ContentSource): Promise<'stored' | 'exists'> {
     return (await this.load()).putContent(id, source);
   }
+  async expectPuts(count: number): Promise<void> {
+    const impl = await this.load();
+    await impl.expectPuts?.(count);
+  }
   async flush(): Promise<void> {
     if (this.impl) await (await this.impl).flush();
   }

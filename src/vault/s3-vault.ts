@@ -76,6 +76,8 @@ const READ_CHUNK = MiB;
 const STALE_UPLOAD_MS = 24 * 3600 * 1000;
 /** Times a download that breaks off mid-body is resumed from where it stopped. */
 const GET_RESUMES = 3;
+/** A content listing larger than this is not kept in memory; puts HEAD each object instead. */
+const LISTING_MAX_KEYS = 500_000;
 
 export interface S3VaultOptions {
   /** Let init() create missing buckets. */
@@ -480,8 +482,44 @@ export class S3Vault implements Vault {
   // ---- content -------------------------------------------------------------
 
   async hasContent(id: string, size?: number): Promise<boolean> {
+    const listed = this.listed?.get(id);
+    if (listed !== undefined && (size === undefined || listed === size)) return true;
+    if (this.listed && listed === undefined) return false; // listed moments ago; a key written since by another host is the same bytes
     const len = await this.headSize(this.content.bucket, this.contentKey(id), `look up object ${short(id)}`);
     return len !== null && (size === undefined || len === size);
+  }
+
+  /** Content objects and their sizes from one listing, standing in for a HEAD per put (see expectPuts). */
+  private listed: Map<string, number> | null = null;
+
+  /**
+   * Before many puts, list the content prefix once: a HEAD per object costs
+   * as much as a small PUT, and a listing answers for 1,000 objects a page.
+   * The listing may use at most a quarter of the requests it saves; past
+   * that (a bucket far larger than the run), or on any error (no ListBucket
+   * permission), puts go back to a HEAD each.
+   */
+  async expectPuts(count: number): Promise<void> {
+    if (count < 64 || this.listed) return;
+    const budget = Math.max(1, Math.floor(count / 4));
+    const prefix = `${this.cfg.contentPrefix}content/`;
+    const found = new Map<string, number>();
+    let token: string | undefined;
+    let pages = 0;
+    try {
+      do {
+        if (++pages > budget || found.size > LISTING_MAX_KEYS) return;
+        const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.content.bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of res.Contents ?? []) {
+          const id = o.Key?.slice(prefix.length);
+          if (id && isContentId(id)) found.set(id, o.Size ?? 0);
+        }
+        token = res.IsTruncated ? res.NextContinuationToken : undefined;
+      } while (token);
+    } catch {
+      return;
+    }
+    this.listed = found;
   }
 
   /** Size of an object, or null when there is none. */
@@ -537,6 +575,7 @@ export class S3Vault implements Vault {
         await fh.close();
       }
     }
+    this.listed?.set(id, size);
     return 'stored';
   }
 

@@ -32,6 +32,11 @@ export interface Vault {
    * never holds bytes other than its name says. Durable only after flush().
    */
   putContent(id: string, source: ContentSource): Promise<'stored' | 'exists'>;
+  /**
+   * A hint that about `count` puts follow. A vault may prepare: an S3 vault
+   * lists what it holds once instead of asking per object. Never fails.
+   */
+  expectPuts?(count: number): Promise<void>;
   /** Make every put so far durable and visible. */
   flush(): Promise<void>;
   /** Stream an object to outputPath, verifying its SHA-256; a mismatch throws. */
