@@ -55,6 +55,18 @@ export class VaultError extends BtError {
   }
 }
 
+/** An object a vault holds but cannot serve until it is restored from an archive storage class. */
+export class ArchivedObjectError extends VaultError {
+  constructor(message: string, readonly vault: string, readonly bucket: string, readonly key: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+
+  /** The command that brings the object back from the archive. */
+  get restoreCommand(): string {
+    return `aws s3api restore-object --bucket ${this.bucket} --key ${this.key} --restore-request Days=7`;
+  }
+}
+
 export class IoError extends BtError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, ExitCode.io, options);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { BtError, IoError, NotFoundError, UsageError, VaultError, describeSystemError } from '../errors.js';
+import { ArchivedObjectError, BtError, IoError, NotFoundError, UsageError, VaultError, describeSystemError } from '../errors.js';
 import { displayName, joinBytes } from '../fsmgr/paths.js';
 import type { SnapshotRow } from '../db/types.js';
 import { createVault } from '../vault/factory.js';
@@ -60,6 +60,7 @@ class VaultReader {
   /** Fetch an object into `out`, from the first vault that holds it intact. */
   async fetch(id: string, out: Buffer): Promise<void> {
     const errors: string[] = [];
+    let archived: ArchivedObjectError | null = null;
     for (const v of await this.open()) {
       try {
         await v.getContent(id, out);
@@ -67,9 +68,11 @@ class VaultReader {
       } catch (err) {
         fs.rmSync(out, { force: true });
         if (isLocalWriteError(err)) throw err;
+        if (err instanceof ArchivedObjectError) archived ??= err;
         errors.push((err as Error).message);
       }
     }
+    if (archived) throw archived; // only an archive holds it: say how to get it back
     throw new VaultError(errors.length === 1 ? errors[0]! : `no vault could provide object ${id}: ${errors.join('; ')}`);
   }
 }
@@ -205,12 +208,28 @@ export async function restore(ctx: Context, p: string, opts: RestoreOptions): Pr
   fs.mkdirSync(target, { recursive: true });
   let done = 0;
   let bytes = 0;
+  const archived: ArchivedObjectError[] = [];
   await runPool(jobs, CONCURRENCY, async (j) => {
-    await writeVersion(writer, j.s, j.dest);
+    try {
+      await writeVersion(writer, j.s, j.dest);
+    } catch (err) {
+      // Archived objects are collected so that one run names every object to bring back.
+      if (!(err instanceof ArchivedObjectError)) throw err;
+      archived.push(err);
+      return;
+    }
     done++;
     bytes += j.s.size;
     ctx.reporter.progress({ phase: 'restore', files: done, bytes, totalFiles: jobs.length });
   }).finally(() => ctx.reporter.progressDone());
   syncTarget(target);
+  if (archived.length) {
+    const seen = new Set<string>();
+    for (const a of archived) if (!seen.has(a.key)) {
+      seen.add(a.key);
+      ctx.reporter.warn(`in an archive storage class, restore it first: ${a.restoreCommand}`);
+    }
+    throw new VaultError(`${seen.size} object(s) are in an archive storage class and must be restored first (commands above); ${done} files were restored, run bt restore again with --overwrite once the archive restores complete`);
+  }
   return { kind: 'directory', files: done, bytes, destination: targetBuf, checksum: null, durationMs: Date.now() - started };
 }

@@ -55,7 +55,7 @@ import {
   type ServerSideEncryption,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { NotFoundError, VaultError } from '../errors.js';
+import { NotFoundError, VaultError, ArchivedObjectError } from '../errors.js';
 import { classifyS3Error, type ClassifiedS3Error, type S3ErrorContext } from './s3-errors.js';
 import { resolveS3Spec, s3Location, type ResolvedS3Spec, type S3VaultSpec } from './s3-spec.js';
 import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault, type VaultInitOptions } from './vault.js';
@@ -760,10 +760,10 @@ export class S3Vault implements Vault {
       const c = this.classify(err, { what, bucket, key, target: 'object' });
       if (c.kind === 'no-such-key') throw new NotFoundError(`vault '${this.name}' does not hold object ${id}`);
       if (c.kind === 'archived') {
-        throw new VaultError(
+        throw new ArchivedObjectError(
           `vault '${this.name}': object ${id} (${this.url(bucket, key)}) is in an archive storage class and must be restored first: ` +
             `aws s3api restore-object --bucket ${bucket} --key ${key} --restore-request Days=7 (or restore it in the S3 console), then retry once the restore completes`,
-          { cause: err },
+          this.name, bucket, key, { cause: err },
         );
       }
       throw this.vaultError(err, { what, bucket, key });
