@@ -44,7 +44,11 @@ export class FileSystemVault implements Vault {
   readonly name: string;
   readonly location: string;
   private readonly root: string;
+  /** Puts written to temp files, not yet part of a flush: id → temp path. */
   private readonly pending = new Map<string, string>();
+  /** Puts taken by a flush still under way; still "held" for hasContent. */
+  private readonly flushing = new Map<string, string>();
+  private lastFlush: Promise<void> = Promise.resolve();
 
   constructor(config: FileSystemVaultConfig) {
     this.name = config.name;
@@ -157,7 +161,7 @@ export class FileSystemVault implements Vault {
   }
 
   async hasContent(id: string, size?: number): Promise<boolean> {
-    if (this.pending.has(id)) return true;
+    if (this.pending.has(id) || this.flushing.has(id)) return true;
     const st = fs.statSync(this.contentPath(id), { throwIfNoEntry: false });
     if (!st) return false;
     return size === undefined || st.size === size;
@@ -188,7 +192,7 @@ export class FileSystemVault implements Vault {
       }
       throw err;
     }
-    if (this.pending.has(id)) {
+    if (this.pending.has(id) || this.flushing.has(id)) {
       await fsp.rm(tmp, { force: true }); // a concurrent put of the same content won
       return 'exists';
     }
@@ -196,22 +200,38 @@ export class FileSystemVault implements Vault {
     return 'stored';
   }
 
-  async flush(): Promise<void> {
-    if (this.pending.size === 0) return;
+  /**
+   * Take every put so far into a batch (synchronously, so that two flushes
+   * never share a temp file), wait for the flush before it, then syncfs,
+   * rename the batch into content/, and syncfs again. When the returned
+   * promise resolves, every put made before the call is durable.
+   */
+  flush(): Promise<void> {
     const batch = [...this.pending];
-    await syncFilesystem(path.join(this.root, 'tmp'));
-    const shards = new Set<string>();
     for (const [id, tmp] of batch) {
-      const final = this.contentPath(id);
-      const shard = path.dirname(final);
-      if (!shards.has(shard)) {
-        fs.mkdirSync(shard, { recursive: true });
-        shards.add(shard);
-      }
-      fs.renameSync(tmp, final);
+      this.pending.delete(id);
+      this.flushing.set(id, tmp);
     }
-    await syncFilesystem(path.join(this.root, 'content'));
-    for (const [id] of batch) this.pending.delete(id);
+    const previous = this.lastFlush;
+    const current = (async () => {
+      await previous;
+      if (batch.length === 0) return;
+      await syncFilesystem(path.join(this.root, 'tmp'));
+      const shards = new Set<string>();
+      for (const [id, tmp] of batch) {
+        const final = this.contentPath(id);
+        const shard = path.dirname(final);
+        if (!shards.has(shard)) {
+          fs.mkdirSync(shard, { recursive: true });
+          shards.add(shard);
+        }
+        fs.renameSync(tmp, final);
+      }
+      await syncFilesystem(path.join(this.root, 'content'));
+      for (const [id] of batch) this.flushing.delete(id);
+    })();
+    this.lastFlush = current;
+    return current;
   }
 
   async getContent(id: string, outputPath: string | Buffer): Promise<void> {
