@@ -1,0 +1,161 @@
+// `npm run bench`: bt against restic (and borg when installed) on a generated corpus. See usage() for the options.
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { prepareCorpus, type CorpusParams } from './corpus.js';
+import { GNU_TIME } from './measure.js';
+import { checksTable, comparisonTable, growthTable, type Check, type CorpusRun } from './report.js';
+import { borgPlan, btPlan, mergeRepeats, onPath, resticPlan, runTool, type ToolContext, type ToolResult } from './tools.js';
+import { log, parseSize, removeDir } from './util.js';
+
+const FULL = { files: 50_000, bytes: 1.5e9 };
+const SMALL = { files: 2_000, bytes: 50e6 };
+/** Files of 110-150 MiB only fit a corpus of a GB or more; smaller corpora get none unless --big says so. */
+const defaultBig = (bytes: number) => (bytes >= 1e9 ? 3 : 0);
+
+interface Options {
+  main: CorpusParams;
+  /** The small corpus bt also runs on, to show how memory grows with size; null when the main corpus is small. */
+  growth: CorpusParams | null;
+  workdir: string;
+  keep: boolean;
+  borg: boolean;
+  repeat: number;
+  btBin: string;
+}
+
+function usage(): string {
+  return `usage: npm run bench -- [options]   (or: node dist/bench/main.js [options])
+
+  --small            quick corpus: ${SMALL.files} files, ${SMALL.bytes / 1e6} MB
+  --files N          number of files (default ${FULL.files})
+  --bytes SIZE       total size, e.g. 1.5GB, 200MB (default ${FULL.bytes / 1e9} GB)
+  --big N            how many files of 110-150 MiB (default 3 when the corpus is 1 GB or more, else 0)
+  --seed N           corpus seed (default 1)
+  --workdir DIR      cached corpora, logs and results.json (default /tmp/bt-bench)
+  --no-growth        skip the extra bt run on the small corpus that shows memory growth
+  --no-borg          leave borg out even when it is on PATH
+  --bt PATH          the bt executable (default: this repository's bin/bt)
+  --repeat N         run every tool N times (interleaved) and report median times, highest RSS (default 1)
+  --keep             keep repositories, vaults and restores after the run
+
+Exit status: 0 when every bt target passes, 1 when one fails, 2 on a usage or set-up error.`;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      small: { type: 'boolean', default: false },
+      files: { type: 'string' },
+      bytes: { type: 'string' },
+      big: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      workdir: { type: 'string', default: '/tmp/bt-bench' },
+      'no-growth': { type: 'boolean', default: false },
+      'no-borg': { type: 'boolean', default: false },
+      bt: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      repeat: { type: 'string', default: '1' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage());
+    process.exit(0);
+  }
+  const base = values.small ? SMALL : FULL;
+  const files = values.files ? Number(values.files) : base.files;
+  const bytes = values.bytes ? parseSize(values.bytes) : base.bytes;
+  if (!Number.isInteger(files) || files < 1) throw new Error(`bad --files: ${values.files}`);
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`bad --repeat: ${values.repeat}`);
+  const main: CorpusParams = { files, bytes, big: values.big ? Number(values.big) : defaultBig(bytes), seed: Number(values.seed) };
+  const smallParams: CorpusParams = { ...SMALL, big: 0, seed: main.seed };
+  const growth = values['no-growth'] || main.files <= SMALL.files ? null : smallParams;
+  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  return {
+    main,
+    growth,
+    workdir: path.resolve(values.workdir!),
+    keep: values.keep!,
+    borg: !values['no-borg'],
+    repeat,
+    btBin: path.resolve(values.bt ?? path.join(repoRoot, 'bin', 'bt')),
+  };
+}
+
+async function checkPrerequisites(opts: Options): Promise<void> {
+  await fsp.access(GNU_TIME).catch(() => { throw new Error(`${GNU_TIME} (GNU time) is needed for peak RSS: apt-get install time`); });
+  await fsp.access(opts.btBin).catch(() => { throw new Error(`bt not found at ${opts.btBin}: run npm run build`); });
+  if (!(await onPath('restic'))) log('restic is not on PATH (apt-get install restic): bt runs alone and ratio targets are n/a');
+}
+
+/** bt, restic and borg (when present) on one corpus, one after the other, each in its own scratch directory. */
+async function benchCorpus(params: CorpusParams, opts: Options): Promise<CorpusRun> {
+  const corpus = await prepareCorpus(opts.workdir, params);
+  const name = path.basename(corpus.dir);
+  const context = (tool: string): ToolContext => ({
+    corpus,
+    runDir: path.join(opts.workdir, 'run', name, tool),
+    logDir: path.join(opts.workdir, 'logs', name),
+    keep: opts.keep,
+  });
+  await removeDir(path.join(opts.workdir, 'logs', name));
+  const plans = [btPlan(opts.btBin, context('bt'))];
+  if (await onPath('restic')) plans.push(resticPlan(context('restic')));
+  if (opts.borg && (await onPath('borg'))) plans.push(borgPlan(context('borg')));
+  // Tools take turns within each round, so a burst of load from elsewhere on the machine does not hit one tool only.
+  const runs: ToolResult[][] = plans.map(() => []);
+  for (let round = 0; round < opts.repeat; round++) {
+    if (opts.repeat > 1) log(`round ${round + 1} of ${opts.repeat}`);
+    for (const [i, plan] of plans.entries()) runs[i].push(await runTool(plan, context(plan.name)));
+  }
+  const tools = runs.map(mergeRepeats);
+  if (!opts.keep) await removeDir(path.join(opts.workdir, 'run', name));
+  const { manifest: _m, ...summary } = corpus;
+  return { corpus: summary, tools };
+}
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+    await fsp.mkdir(opts.workdir, { recursive: true });
+    await checkPrerequisites(opts);
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}\n\n${usage()}`);
+    return 2;
+  }
+  const startedAt = new Date();
+  // Other work on the machine skews timings; the load averages let a reader judge how quiet the run was.
+  const loadBefore = os.loadavg()[0];
+  // The small corpus goes first: it is quick and shows a broken bt before the long run.
+  const small = opts.growth ? await benchCorpus(opts.growth, opts) : null;
+  const full = await benchCorpus(opts.main, opts);
+
+  const sections: string[] = [];
+  const checks: Check[] = [];
+  if (small) sections.push(comparisonTable(small).text);
+  const fullTable = comparisonTable(full);
+  sections.push(fullTable.text);
+  checks.push(...fullTable.checks);
+  if (small) {
+    const growth = growthTable(small, full);
+    sections.push(growth.text);
+    checks.push(...growth.checks);
+  }
+  sections.push(`Targets (on the ${full.corpus.fileCount}-file corpus)\n\n${checksTable(checks)}`);
+  const load = `load average ${loadBefore.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`;
+  const machine = `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 1e9).toFixed(1)} GB RAM, node ${process.version}, ${load}`;
+  console.log(`\nbt benchmark, ${startedAt.toISOString()}, ${machine}\n\n${sections.join('\n\n')}\n`);
+
+  const resultsPath = path.join(opts.workdir, 'results.json');
+  await fsp.writeFile(resultsPath, JSON.stringify({ startedAt, machine, options: opts, runs: small ? [small, full] : [full], checks }, null, 2));
+  console.log(`results: ${resultsPath}; command output: ${path.join(opts.workdir, 'logs')}`);
+  return checks.every((c) => c.pass) ? 0 : 1;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,101 @@
+// Small helpers shared by the benchmark modules: sizes, formatting, a bounded worker pool and a directory walk.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+
+const UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9,
+  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
+};
+
+/** Parse "50MB", "1.5GB", "200MiB" or a plain byte count. Decimal units, as the issue states sizes that way. */
+export function parseSize(text: string): number {
+  const m = /^\s*([\d.]+)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined || !Number.isFinite(Number(m[1]))) throw new Error(`bad size: ${text}`);
+  return Math.round(Number(m[1]) * unit);
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} KB`;
+  return `${n} B`;
+}
+
+export function formatSeconds(s: number): string {
+  return s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`;
+}
+
+/**
+ * Run `fn` over `items` with at most `concurrency` in flight; the first error is rethrown once all workers stop.
+ * `fn` gets its worker's number, so a worker can reuse its own buffer.
+ */
+export async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T, worker: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const worker = async (w: number) => {
+    while (failure === null && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i], w);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, (_, w) => worker(w)));
+  if (failure !== null) throw failure;
+}
+
+export interface WalkedFile {
+  rel: string; // POSIX path relative to the walked root
+  abs: string;
+  size: number;
+}
+
+/** Every regular file below `root` (symlinks and other types are reported separately so verification sees them). */
+export async function walkFiles(root: string): Promise<{ files: WalkedFile[]; others: string[] }> {
+  const files: WalkedFile[] = [];
+  const others: string[] = [];
+  const visit = async (dir: string, relDir: string): Promise<void> => {
+    const entries = await fsp.readdir(dir, { withFileTypes: true });
+    const subdirs: Promise<void>[] = [];
+    for (const e of entries) {
+      const abs = path.join(dir, e.name);
+      const rel = relDir ? `${relDir}/${e.name}` : e.name;
+      if (e.isDirectory()) subdirs.push(visit(abs, rel));
+      else if (e.isFile()) files.push({ rel, abs, size: 0 });
+      else others.push(rel);
+    }
+    await Promise.all(subdirs);
+  };
+  await visit(root, '');
+  await pool(files, 64, async (f) => {
+    f.size = (await fsp.stat(f.abs)).size;
+  });
+  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { files, others };
+}
+
+/** Read a file through a caller-owned buffer: a fresh 1 MiB buffer per file (as streams do) is slow over 50,000 files. */
+export async function readChunks(file: string, buf: Buffer, onChunk: (chunk: Buffer) => void): Promise<void> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return;
+      onChunk(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await fsp.rm(dir, { recursive: true, force: true });
+}
+
+export function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
