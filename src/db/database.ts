@@ -188,7 +188,7 @@ export class Database {
     let stmt = this.stmts.get('tracked');
     if (!stmt) {
       stmt = this.db.prepare(`
-        SELECT f.name, f.deleted, s.file_type, s.size, s.mode, s.uid, s.gid, CAST(s.mtime_ns AS TEXT), s.link_target
+        SELECT f.name, f.deleted, s.file_type, s.size, s.mode, s.uid, s.gid, CAST(s.mtime_ns AS TEXT), s.link_target, f.id, CAST(s.ctime_ns AS TEXT), s.content_id
         FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
         WHERE f.directory_id = ?`).raw(true);
       this.stmts.set('tracked', stmt);
@@ -197,11 +197,12 @@ export class Database {
     for (const r of stmt.iterate(directoryId) as Iterable<unknown[]>) {
       const name = r[0] as Buffer;
       out.set(name.toString('latin1'), {
+        id: r[9] as string,
         name,
         deleted: r[1] === 1,
         current: r[2] == null ? null : {
           fileType: r[2] as 'file' | 'symlink', size: r[3] as number, mode: r[4] as number, uid: r[5] as number, gid: r[6] as number,
-          mtimeNs: r[7] as string, linkTarget: (r[8] as Buffer | null) ?? null,
+          mtimeNs: r[7] as string, linkTarget: (r[8] as Buffer | null) ?? null, ctimeNs: r[10] as string, contentId: (r[11] as string | null) ?? null,
         },
       });
     }
@@ -233,6 +234,25 @@ export class Database {
         SELECT s2.id FROM file_snapshot s2 WHERE s2.file_id = f.id AND s2.created_at <= ? ORDER BY s2.created_at DESC, s2.rowid DESC LIMIT 1)
       WHERE f.directory_id = ?`).all(at, directoryId) as Row[];
     return rows.map((r) => ({ file: toFile(r, 'f_'), snapshot: toSnapshot(r) }));
+  }
+
+  /**
+   * Record a new version of a file, creating the file row when `fileId` is
+   * null. The two rows refer to each other, so foreign keys are checked at
+   * commit (the caller runs this inside a transaction).
+   */
+  recordVersion(fileId: string | null, directoryId: string, name: Buffer, snap: NewSnapshot, runId: string | null, createdAt: number): string {
+    const id = fileId ?? crypto.randomUUID();
+    const snapId = crypto.randomUUID();
+    if (!fileId) this.db.pragma('defer_foreign_keys = ON');
+    this.q(`INSERT INTO file_snapshot(id, file_id, content_id, created_at, backup_run_id, size, mode, uid, gid, atime_ns, mtime_ns, ctime_ns, birthtime_ns, file_type, link_target, deleted)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      snapId, id, snap.contentId, createdAt, runId, snap.size, snap.mode, snap.uid, snap.gid,
+      snap.atimeNs, snap.mtimeNs, snap.ctimeNs, snap.birthtimeNs, snap.fileType, snap.linkTarget, snap.deleted ? 1 : 0,
+    );
+    if (fileId) this.q('UPDATE file SET current_snapshot_id = ?, deleted = ? WHERE id = ?').run(snapId, snap.deleted ? 1 : 0, fileId);
+    else this.q('INSERT INTO file(id, directory_id, name, current_snapshot_id, deleted) VALUES (?, ?, ?, ?, ?)').run(id, directoryId, name, snapId, snap.deleted ? 1 : 0);
+    return id;
   }
 
   insertSnapshot(file: FileRow, snap: NewSnapshot, runId: string | null, createdAt: number): SnapshotRow {

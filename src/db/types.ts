@@ -37,6 +37,7 @@ export interface SnapshotRow {
  * a lean row, since status and backup -a load one for every file.
  */
 export interface TrackedFile {
+  id: string;
   name: Buffer;
   deleted: boolean;
   current: null | {
@@ -47,6 +48,8 @@ export interface TrackedFile {
     gid: number;
     /** Decimal nanoseconds: comparing text avoids a BigInt per row. */
     mtimeNs: string;
+    ctimeNs: string;
+    contentId: string | null;
     linkTarget: Buffer | null;
   };
 }

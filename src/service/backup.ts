@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
-import { ExitCode, describeSystemError } from '../errors.js';
+import { ExitCode, VaultError, describeSystemError } from '../errors.js';
 import { displayName } from '../fsmgr/paths.js';
-import { metaDiffers, sameVersion, statPath, type FileMeta } from '../fsmgr/stat.js';
-import type { DirectoryRow, SnapshotRow } from '../db/types.js';
+import { sameVersion, statPath, type FileMeta } from '../fsmgr/stat.js';
+import type { DirectoryRow, TrackedFile } from '../db/types.js';
 import type { StagedEntry } from '../staging/staging-area.js';
-import { ContentChangedError } from '../vault/vault.js';
+import { ContentChangedError, type Vault } from '../vault/vault.js';
 import { VaultSet, type DownVault } from './vault-set.js';
 import type { Context } from './context.js';
 import { runPool } from './pool.js';
@@ -96,10 +96,12 @@ async function hashFile(abs: Buffer): Promise<string> {
   return h.digest('hex');
 }
 
-function sameAsSnapshot(s: SnapshotRow | null, meta: FileMeta): boolean {
-  if (!s || s.deleted) return false;
-  return !metaDiffers({ kind: s.fileType, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtimeNs: s.mtimeNs, linkTarget: s.linkTarget }, meta);
+function sameAsTracked(c: NonNullable<TrackedFile['current']>, meta: FileMeta): boolean {
+  if (c.fileType !== meta.kind || c.size !== meta.size || c.mode !== meta.mode || c.uid !== meta.uid || c.gid !== meta.gid) return false;
+  if (c.mtimeNs !== meta.mtimeNs.toString()) return false;
+  return meta.kind !== 'symlink' || Boolean(c.linkTarget && meta.linkTarget && c.linkTarget.equals(meta.linkTarget));
 }
+
 
 /** Warn once per vault that shares a filesystem with a tracked directory. */
 function warnSameFilesystem(ctx: Context, vaults: { kind: string; name: string; location: string }[], dirs: DirectoryRow[]): void {
@@ -181,9 +183,9 @@ class BackupRun {
     if (meta.kind === 'symlink') return { kind: 'upsert', dir, rel, meta, contentId: null, bytes: 0, held: [], entry };
 
     // A file recorded with exactly this stat (a re-run after an interrupted backup) is not read again.
-    const file = this.ctx.db.findFile(dir.id, rel);
-    const current = file?.currentSnapshotId ? this.ctx.db.getSnapshot(file.currentSnapshotId) : null;
-    if (current?.contentId && sameAsSnapshot(current, meta) && current.ctimeNs === meta.ctimeNs) {
+    const t = this.tracked(dir).get(rel.toString('latin1'));
+    const current = t && !t.deleted ? t.current : null;
+    if (current?.contentId && sameAsTracked(current, meta) && current.ctimeNs === meta.ctimeNs.toString()) {
       const held = this.ctx.db.contentVaults(current.contentId);
       const up = this.vaults.up.map((v) => v.name);
       if (up.every((n) => held.includes(n))) return { kind: 'upsert', dir, rel, meta, contentId: current.contentId, bytes: 0, held: up, entry };
@@ -199,6 +201,15 @@ class BackupRun {
    * again, a small file is recorded as read and a large one is left staged.
    */
   private async storeFile(entry: StagedEntry, dir: DirectoryRow, rel: Buffer, meta0: FileMeta): Promise<Outcome | null> {
+    const primary = this.vaults.fileStore;
+    if (primary) {
+      try {
+        return await this.storeThrough(primary, entry, dir, rel, meta0);
+      } catch (err) {
+        // That vault was set aside: store this file the other way, through the vaults left.
+        if (!(err instanceof VaultError) || this.vaults.down.size === 0) throw err;
+      }
+    }
     const scratch = this.freeBuffers.pop() ?? Buffer.allocUnsafe(SMALL_FILE + 1);
     try {
       return await this.storeFileWith(scratch, entry, dir, rel, meta0);
@@ -261,7 +272,61 @@ class BackupRun {
     return null;
   }
 
+  /**
+   * Store a file through a vault that hashes as it writes (one read), then
+   * into the others. As in storeFileWith, a file that changed while read is
+   * read once more; the second time it is recorded as read.
+   */
+  private async storeThrough(primary: Vault, entry: StagedEntry, dir: DirectoryRow, rel: Buffer, meta0: FileMeta): Promise<Outcome | null> {
+    const abs = entry.abs;
+    let meta = meta0;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const last = attempt === 1;
+      let r: { id: string; size: number; held: string[]; stored: boolean };
+      try {
+        r = await this.vaults.putFileEverywhere(primary, abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && statPath(abs).type === 'missing') return { kind: 'delete', dir, rel };
+        if (err instanceof ContentChangedError && !last) {
+          const again = statPath(abs);
+          if (again.type === 'entry') meta = again.meta;
+          continue;
+        }
+        if (err instanceof ContentChangedError) throw new Error('changed while being read, twice');
+        throw err;
+      }
+      this.readBytes += r.size;
+      const after = statPath(abs);
+      if (after.type !== 'entry' || after.meta.kind !== 'file') return { kind: 'delete', dir, rel };
+      const changed = !sameVersion(meta, after.meta) || r.size !== after.meta.size;
+      if (changed && !last) {
+        meta = after.meta; // what was stored may be a mix of two versions: read it again
+        continue;
+      }
+      if (r.stored) this.summary.bytesNew += r.size;
+      else this.summary.bytesDedup += r.size;
+      this.pendingBytes += r.size;
+      if (changed || attempt > 0) {
+        this.summary.changedDuringRead++;
+        this.ctx.reporter.warn(`changed while being backed up, stored as read: ${displayName(abs)}`);
+      }
+      return { kind: 'upsert', dir, rel, meta: { ...meta, size: r.size }, contentId: r.id, bytes: r.size, held: r.held, entry };
+    }
+    return null;
+  }
+
   private readonly freeBuffers: Buffer[] = [];
+
+  /** Each directory's files with their current versions, loaded once per run instead of two queries per file. */
+  private readonly trackedByDir = new Map<string, Map<string, TrackedFile>>();
+  private tracked(dir: DirectoryRow): Map<string, TrackedFile> {
+    let m = this.trackedByDir.get(dir.id);
+    if (!m) {
+      m = this.ctx.db.trackedFiles(dir.id);
+      this.trackedByDir.set(dir.id, m);
+    }
+    return m;
+  }
 
   private async putEverywhere(id: string, source: { data: Buffer } | { path: Buffer; size: number }, size: number): Promise<string[]> {
     const { held, stored } = await this.vaults.putEverywhere(id, source);
@@ -298,6 +363,8 @@ class BackupRun {
           const cur = db.getSnapshot(file.currentSnapshotId)!;
           const { id: _i, fileId: _f, createdAt: _c, backupRunId: _r, ...rest } = cur;
           db.insertSnapshot(file, { ...rest, deleted: true }, this.run.id, now);
+          const t = this.tracked(o.dir).get(o.rel.toString('latin1'));
+          if (t) t.deleted = true;
           this.summary.deleted++;
           changed = true;
           continue;
@@ -311,17 +378,23 @@ class BackupRun {
           }
           for (const n of held) db.recordContent(o.contentId, o.bytes, n, now);
         }
-        const file = db.findOrCreateFile(o.dir.id, o.rel);
-        const cur = file.currentSnapshotId && !file.deleted ? db.getSnapshot(file.currentSnapshotId) : null;
-        if (cur && cur.contentId === o.contentId && sameAsSnapshot(cur, o.meta)) {
+        const files = this.tracked(o.dir);
+        const key = o.rel.toString('latin1');
+        const t = files.get(key);
+        const cur = t && !t.deleted ? t.current : null;
+        if (cur && cur.contentId === o.contentId && sameAsTracked(cur, o.meta)) {
           this.summary.unchanged++;
           continue;
         }
         const m = o.meta;
-        db.insertSnapshot(file, {
+        const fileId = db.recordVersion(t?.id ?? null, o.dir.id, o.rel, {
           contentId: o.contentId, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeNs: m.atimeNs, mtimeNs: m.mtimeNs,
           ctimeNs: m.ctimeNs, birthtimeNs: m.birthtimeNs, fileType: m.kind, linkTarget: m.linkTarget, deleted: false,
         }, this.run.id, now);
+        files.set(key, {
+          id: fileId, name: o.rel, deleted: false,
+          current: { fileType: m.kind, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, mtimeNs: m.mtimeNs.toString(), ctimeNs: m.ctimeNs.toString(), linkTarget: m.linkTarget, contentId: o.contentId },
+        });
         this.summary.stored++;
         changed = true;
       }

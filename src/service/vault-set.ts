@@ -89,6 +89,41 @@ export class VaultSet {
     return { held, stored };
   }
 
+  /** The first working vault that can store a file without knowing its id (see Vault.putFile). */
+  get fileStore(): Vault | undefined {
+    return this.up.find((v) => v.putFile);
+  }
+
+  /**
+   * Store a file through `primary.putFile` (one read, hashed as written),
+   * then put the same object into every other working vault (which re-read
+   * and verify it). ContentChangedError from those means the file changed.
+   */
+  async putFileEverywhere(primary: Vault, file: Buffer): Promise<{ id: string; size: number; held: string[]; stored: boolean }> {
+    let first: { id: string; size: number; result: 'stored' | 'exists' };
+    try {
+      first = await primary.putFile!(file);
+    } catch (err) {
+      if (!(err instanceof VaultError)) throw err;
+      this.markDown(primary.name, err);
+      this.requireOne();
+      throw err;
+    }
+    const held = [primary.name];
+    let stored = first.result === 'stored';
+    for (const v of this.up) {
+      if (v === primary) continue;
+      try {
+        if ((await v.putContent(first.id, { path: file, size: first.size })) === 'stored') stored = true;
+        held.push(v.name);
+      } catch (err) {
+        if (!(err instanceof VaultError)) throw err;
+        this.markDown(v.name, err);
+      }
+    }
+    return { id: first.id, size: first.size, held, stored };
+  }
+
   /** Flush every working vault; returns the names whose puts are now durable. Each vault captures its pending puts synchronously on call. */
   flushAll(): Promise<Set<string>> {
     const ok = new Set<string>();

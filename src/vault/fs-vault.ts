@@ -5,6 +5,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { VaultError, NotFoundError, describeSystemError } from '../errors.js';
+import { CopyPool } from './copy-pool.js';
 import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault } from './vault.js';
 
 const CHUNK = 1 << 20;
@@ -49,6 +50,7 @@ export class FileSystemVault implements Vault {
   /** Puts taken by a flush still under way; still "held" for hasContent. */
   private readonly flushing = new Map<string, string>();
   private lastFlush: Promise<void> = Promise.resolve();
+  private readonly copies = new CopyPool();
 
   constructor(config: FileSystemVaultConfig) {
     this.name = config.name;
@@ -200,6 +202,29 @@ export class FileSystemVault implements Vault {
     return 'stored';
   }
 
+  async putFile(source: Buffer | string): Promise<{ id: string; size: number; result: 'stored' | 'exists' }> {
+    const tmp = this.tempPath('file');
+    let copied: { id: string; size: number };
+    try {
+      copied = this.copies.available ? await this.copies.copy(source, tmp) : await copyHashingSized(source, tmp);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code && ['ENOSPC', 'EROFS', 'EDQUOT', 'EIO'].includes(code)) {
+        throw new VaultError(`vault '${this.name}': cannot write ${this.root}: ${describeSystemError(err)}`, { cause: err });
+      }
+      if (code === 'ENOENT' && !fs.existsSync(path.join(this.root, 'tmp'))) throw new VaultError(`vault '${this.name}': path does not exist: ${this.root}`);
+      throw err;
+    }
+    const { id, size } = copied;
+    if (this.pending.has(id) || this.flushing.has(id) || fs.statSync(this.contentPath(id), { throwIfNoEntry: false })?.size === size) {
+      fs.rmSync(tmp, { force: true });
+      return { id, size, result: 'exists' };
+    }
+    this.pending.set(id, tmp);
+    return { id, size, result: 'stored' };
+  }
+
   /**
    * Take every put so far into a batch (synchronously, so that two flushes
    * never share a temp file), wait for the flush before it, then syncfs,
@@ -302,7 +327,11 @@ export class FileSystemVault implements Vault {
   }
 
   async close(): Promise<void> {
-    await this.flush();
+    try {
+      await this.flush();
+    } finally {
+      await this.copies.close();
+    }
   }
 }
 
@@ -355,6 +384,11 @@ function run(cmd: string, args: string[]): Promise<number> {
     child.on('error', () => resolve(-1));
     child.on('close', (code) => resolve(code ?? -1));
   });
+}
+
+async function copyHashingSized(src: Buffer | string, dst: string): Promise<{ id: string; size: number }> {
+  const id = await copyHashing(src, dst);
+  return { id, size: fs.statSync(dst).size };
 }
 
 /** Copy src to a new file at dst, returning the SHA-256 of the bytes written. */

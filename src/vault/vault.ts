@@ -33,6 +33,13 @@ export interface Vault {
    */
   putContent(id: string, source: ContentSource): Promise<'stored' | 'exists'>;
   /**
+   * Store a file whose id is not known yet: the vault hashes the bytes as it
+   * writes them and names the object by that hash. Saves reading a file
+   * twice where a vault can write before it knows the key (a filesystem).
+   * Durable after flush(), like putContent.
+   */
+  putFile?(path: Buffer | string): Promise<{ id: string; size: number; result: 'stored' | 'exists' }>;
+  /**
    * A hint that about `count` puts follow. A vault may prepare: an S3 vault
    * lists what it holds once instead of asking per object. Never fails.
    */

@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { CopyJob, CopyReply } from './copy-worker.js';
+
+/** Where the compiled worker is: beside this module when built, under dist/ when this runs from source (tests). */
+function workerFile(): string | null {
+  for (const rel of ['./copy-worker.js', '../../dist/src/vault/copy-worker.js']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (fs.existsSync(p)) return p;
+  }
+  return null;
+}
+
+interface Waiting {
+  resolve(r: { id: string; size: number }): void;
+  reject(e: Error): void;
+}
+
+/**
+ * A few worker threads that copy files while hashing them. Workers start on
+ * first use and are unref'd, so an idle pool never keeps the process alive.
+ */
+export class CopyPool {
+  private workers: Worker[] = [];
+  private load: number[] = [];
+  private readonly owner = new Map<number, number>();
+  private seq = 0;
+  private readonly waiting = new Map<number, Waiting>();
+  private readonly file = workerFile();
+  private broken: Error | null = null;
+
+  get available(): boolean {
+    return this.file !== null && this.broken === null;
+  }
+
+  private start(): void {
+    const n = Math.max(2, Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(this.file!);
+      w.unref();
+      w.on('message', (r: CopyReply) => {
+        const wait = this.waiting.get(r.seq);
+        if (!wait) return;
+        this.waiting.delete(r.seq);
+        this.load[this.owner.get(r.seq)!]!--;
+        this.owner.delete(r.seq);
+        if (this.waiting.size === 0) for (const x of this.workers) x.unref();
+        if ('id' in r) wait.resolve({ id: r.id, size: r.size });
+        else wait.reject(Object.assign(new Error(r.message), { code: r.code }));
+      });
+      w.on('error', (err) => this.fail(err));
+      this.workers.push(w);
+      this.load.push(0);
+    }
+  }
+
+  private fail(err: Error): void {
+    this.broken = err;
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+  }
+
+  /** Copy `src` to the new file `dst`, returning the SHA-256 and length of the bytes written. */
+  copy(src: Buffer | string, dst: string): Promise<{ id: string; size: number }> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.workers.length === 0) this.start();
+    const seq = this.seq++;
+    const job: CopyJob = { seq, src: typeof src === 'string' ? Buffer.from(src) : src, dst };
+    // The least busy worker, so that one large file does not hold up the small ones queued behind it.
+    let i = 0;
+    for (let j = 1; j < this.load.length; j++) if (this.load[j]! < this.load[i]!) i = j;
+    const w = this.workers[i]!;
+    this.load[i]!++;
+    this.owner.set(seq, i);
+    if (this.waiting.size === 0) for (const x of this.workers) x.ref();
+    return new Promise((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject });
+      w.postMessage(job);
+    });
+  }
+
+  async close(): Promise<void> {
+    const ws = this.workers;
+    this.workers = [];
+    this.load = [];
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}

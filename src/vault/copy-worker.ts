@@ -1,0 +1,58 @@
+// Worker thread: copy a file into a new file while hashing it, so that
+// reading, hashing and writing of many files run on every core rather than
+// on the main thread. Synchronous I/O is right here: this thread has
+// nothing else to do.
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import { parentPort } from 'node:worker_threads';
+
+export interface CopyJob {
+  seq: number;
+  src: Uint8Array;
+  dst: string;
+}
+
+export type CopyReply = { seq: number; id: string; size: number } | { seq: number; code: string; message: string };
+
+const CHUNK = 1 << 20;
+const buf = Buffer.allocUnsafe(CHUNK);
+
+function copy(src: Uint8Array, dst: string): { id: string; size: number } {
+  const hash = crypto.createHash('sha256');
+  const inp = fs.openSync(Buffer.from(src), 'r');
+  try {
+    const out = fs.openSync(dst, 'wx', 0o600);
+    try {
+      let size = 0;
+      for (;;) {
+        const n = fs.readSync(inp, buf, 0, CHUNK, null);
+        if (n === 0) break;
+        hash.update(buf.subarray(0, n));
+        let off = 0;
+        while (off < n) off += fs.writeSync(out, buf, off, n - off);
+        size += n;
+      }
+      return { id: hash.digest('hex'), size };
+    } finally {
+      fs.closeSync(out);
+    }
+  } finally {
+    fs.closeSync(inp);
+  }
+}
+
+parentPort?.on('message', (job: CopyJob) => {
+  let reply: CopyReply;
+  try {
+    reply = { seq: job.seq, ...copy(job.src, job.dst) };
+  } catch (err) {
+    try {
+      fs.rmSync(job.dst, { force: true });
+    } catch {
+      // the temp file is cleared by the next open of the vault
+    }
+    const e = err as NodeJS.ErrnoException;
+    reply = { seq: job.seq, code: e.code ?? 'EUNKNOWN', message: e.message ?? String(err) };
+  }
+  parentPort!.postMessage(reply);
+});
