@@ -255,6 +255,16 @@ export class Database {
     return id;
   }
 
+  /** snapshotsAt as a stream, so that restoring a large tree holds one row at a time. */
+  *iterSnapshotsAt(directoryId: string, at: number): Generator<{ file: FileRow; snapshot: SnapshotRow }> {
+    const stmt = this.db.prepare(`
+      SELECT f.id AS f_id, f.directory_id AS f_directory_id, f.name AS f_name, f.current_snapshot_id AS f_current_snapshot_id, f.deleted AS f_deleted, ${SNAP_COLS}
+      FROM file f JOIN file_snapshot s ON s.id = (
+        SELECT s2.id FROM file_snapshot s2 WHERE s2.file_id = f.id AND s2.created_at <= ? ORDER BY s2.created_at DESC, s2.rowid DESC LIMIT 1)
+      WHERE f.directory_id = ?`).safeIntegers(true);
+    for (const r of stmt.iterate(at, directoryId) as Iterable<Row>) yield { file: toFile(r, 'f_'), snapshot: toSnapshot(r) };
+  }
+
   insertSnapshot(file: FileRow, snap: NewSnapshot, runId: string | null, createdAt: number): SnapshotRow {
     const row: SnapshotRow = { ...snap, id: crypto.randomUUID(), fileId: file.id, createdAt, backupRunId: runId };
     this.q(`INSERT INTO file_snapshot(id, file_id, content_id, created_at, backup_run_id, size, mode, uid, gid, atime_ns, mtime_ns, ctime_ns, birthtime_ns, file_type, link_target, deleted)

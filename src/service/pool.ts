@@ -13,6 +13,10 @@ export async function runPool<T>(items: Iterable<T>, concurrency: number, fn: (i
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  } finally {
+    it.return?.(); // release what the source holds (a database cursor) when stopping early
+  }
   if (failed !== null) throw failed;
 }

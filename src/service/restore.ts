@@ -191,20 +191,37 @@ export async function restore(ctx: Context, p: string, opts: RestoreOptions): Pr
 
   if (opts.checksum !== undefined) throw new UsageError(`--checksum selects a version of one file; ${loc.abs} is a directory (use --at)`);
   const at = opts.at !== undefined ? parseAt(opts.at) : Date.now() + 60_000;
-  const all = ctx.db.snapshotsAt(loc.directory.id, at).filter((x) => underStart(x.file.name, loc.rel));
-  if (!all.length) {
-    const anyEver = ctx.db.snapshotsAt(loc.directory.id, Number.MAX_SAFE_INTEGER).some((x) => underStart(x.file.name, loc.rel));
+  // Two streaming passes over the versions (check, then restore) keep memory flat however large the tree.
+  const inScope = function* (when: number) {
+    for (const x of ctx.db.iterSnapshotsAt(loc.directory.id, when)) if (underStart(x.file.name, loc.rel)) yield x;
+  };
+  const targetBuf = Buffer.from(target ?? '/');
+  let total = 0;
+  let live = 0;
+  let clash: Buffer | null = null;
+  for (const x of inScope(at)) {
+    total++;
+    if (x.snapshot.deleted) continue;
+    live++;
+    if (target !== undefined && !opts.overwrite && clash === null) {
+      const dest = joinBytes(targetBuf, x.file.name);
+      if (exists(dest)) clash = dest;
+    }
+  }
+  if (total === 0) {
+    let anyEver = false;
+    for (const _ of inScope(Number.MAX_SAFE_INTEGER)) {
+      anyEver = true;
+      break;
+    }
     if (anyEver && opts.at !== undefined) throw new NotFoundError(`nothing under ${loc.abs} was backed up at or before ${opts.at}`);
     throw new NotFoundError(`never backed up: ${loc.abs}`);
   }
   if (target === undefined) throw new UsageError(`restoring a directory needs --target DIR`);
-  const items = all.filter((x) => !x.snapshot.deleted);
-  const targetBuf = Buffer.from(target);
-  const jobs = items.map((x) => ({ s: x.snapshot, dest: joinBytes(targetBuf, x.file.name) }));
-  if (!opts.overwrite) {
-    const clash = jobs.find((j) => exists(j.dest));
-    if (clash) throw new UsageError(`${displayName(clash.dest)} exists: use --overwrite to replace files in ${target}`);
-  }
+  if (clash) throw new UsageError(`${displayName(clash)} exists: use --overwrite to replace files in ${target}`);
+  const jobs = (function* () {
+    for (const x of inScope(at)) if (!x.snapshot.deleted) yield { s: x.snapshot, dest: joinBytes(targetBuf, x.file.name) };
+  })();
   fs.mkdirSync(target, { recursive: true });
   let done = 0;
   let bytes = 0;
@@ -220,7 +237,7 @@ export async function restore(ctx: Context, p: string, opts: RestoreOptions): Pr
     }
     done++;
     bytes += j.s.size;
-    ctx.reporter.progress({ phase: 'restore', files: done, bytes, totalFiles: jobs.length });
+    ctx.reporter.progress({ phase: 'restore', files: done, bytes, totalFiles: live });
   }).finally(() => ctx.reporter.progressDone());
   syncTarget(target);
   if (archived.length) {
