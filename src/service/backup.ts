@@ -17,9 +17,11 @@ import { anyVaultBehind, catchUpVault, type SyncResult } from './sync.js';
 /** Files up to this size are read once into memory, hashed, and written from that buffer. */
 const SMALL_FILE = 1 << 20;
 const CONCURRENCY = 8;
-const COMMIT_FILES = 2000;
-const COMMIT_BYTES = 512 * 1024 * 1024;
-const COMMIT_MS = 5000;
+// A commit costs two syncfs calls, which wait for every dirty page on the
+// vault's filesystem: few, large commits. A killed run redoes at most one.
+const COMMIT_FILES = 10_000;
+const COMMIT_BYTES = 1024 * 1024 * 1024;
+const COMMIT_MS = 10_000;
 const READ_CHUNK = 1 << 20;
 
 export interface BackupFailure {
