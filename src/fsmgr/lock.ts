@@ -2,19 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LockError } from '../errors.js';
+import { pidAlive } from '../util/pid.js';
 
 export interface HostLock {
   release(): void;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * One bt run at a time per host. The lock file is created with O_EXCL and

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { VaultError, NotFoundError, describeSystemError } from '../errors.js';
 import { CopyPool } from './copy-pool.js';
 import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault } from './vault.js';
+import { pidAlive } from '../util/pid.js';
 
 const CHUNK = 1 << 20;
 const SMALL_OBJECT = 1 << 20;
@@ -18,14 +19,6 @@ const TEMP_OWNER = os.hostname().replace(/[^A-Za-z0-9-]/g, '_');
 const RUN_TAG = crypto.randomBytes(4).toString('hex');
 let tempCounter = 0;
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export interface FileSystemVaultConfig {
   name: string;
