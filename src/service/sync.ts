@@ -8,8 +8,8 @@ import { runPool } from './pool.js';
 import { VaultSet } from './vault-set.js';
 import { uploadMetadata } from './metadata.js';
 
-function VaultSetOpen(ctx: Context): Promise<VaultSet> {
-  return VaultSet.open(ctx.config.vaults, ctx.reporter);
+function VaultSetOpen(ctx: Context, required?: string): Promise<VaultSet> {
+  return VaultSet.open(ctx.config.vaults, ctx.reporter, required);
 }
 
 export interface SyncResult {
@@ -96,10 +96,10 @@ export interface VaultSyncReport extends SyncResult {
 export async function syncVaults(ctx: Context, name?: string): Promise<VaultSyncReport[]> {
   ctx.takeLock('vault sync');
   if (name !== undefined && !ctx.config.vaults.some((v) => v.name === name)) throw new VaultError(`unknown vault '${name}'`);
-  const vaults = await VaultSetOpen(ctx);
+  const vaults = await VaultSetOpen(ctx, name);
   try {
     const targets = vaults.up.filter((v) => name === undefined || v.name === name);
-    if (name !== undefined && !targets.length) throw new VaultError(vaults.down.get(name) ?? `vault '${name}' is unavailable`);
+    if (name !== undefined && !targets.length) throw new VaultError(`vault '${name}': ${vaults.down.get(name) ?? 'unavailable'}`);
     const out: VaultSyncReport[] = [];
     for (const t of targets) {
       const r = await catchUpVault(ctx, vaults, t);

@@ -23,7 +23,7 @@ export class VaultSet {
   }
 
   /** Open every configured vault; those that fail to open start out down. Fails only when none opens. */
-  static async open(specs: VaultSpec[], reporter: Reporter): Promise<VaultSet> {
+  static async open(specs: VaultSpec[], reporter: Reporter, required?: string): Promise<VaultSet> {
     if (specs.length === 0) throw new VaultError(`no vault is configured: add one with 'bt config vault add'`);
     const set = new VaultSet([], reporter);
     const failed: Array<[string, unknown]> = [];
@@ -33,6 +33,7 @@ export class VaultSet {
         await v.open();
         set.live.push(v);
       } catch (err) {
+        if (v.name === required) throw err; // the vault this run is for: its own error, nothing else
         failed.push([v.name, err]);
       }
     }
@@ -58,7 +59,8 @@ export class VaultSet {
     const message = err instanceof Error ? err.message : String(err);
     const reason = message.startsWith(`vault '${name}': `) ? message.slice(`vault '${name}': `.length) : message;
     this.down.set(name, reason);
-    this.reporter.warn(`vault '${name}' is unavailable for this run: ${reason}`);
+    // With no vault left the run fails with this reason as its error line; a warning would repeat it.
+    if (this.up.length > 0) this.reporter.warn(`vault '${name}' is unavailable for this run: ${reason}`);
   }
 
   requireOne(): void {
