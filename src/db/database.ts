@@ -236,22 +236,19 @@ export class Database {
     return rows.map((r) => ({ file: toFile(r, 'f_'), snapshot: toSnapshot(r) }));
   }
 
-  /**
-   * Record a new version of a file, creating the file row when `fileId` is
-   * null. The two rows refer to each other, so foreign keys are checked at
-   * commit (the caller runs this inside a transaction).
-   */
+  /** Record a new version of a file, creating the file row when `fileId` is null. Run inside a transaction. */
   recordVersion(fileId: string | null, directoryId: string, name: Buffer, snap: NewSnapshot, runId: string | null, createdAt: number): string {
     const id = fileId ?? crypto.randomUUID();
     const snapId = crypto.randomUUID();
-    if (!fileId) this.db.pragma('defer_foreign_keys = ON');
+    // The file row first, then its version, then the pointer: each foreign key holds at every step
+    // (deferring the check instead made SQLite scan the file table on every insert).
+    if (!fileId) this.q('INSERT INTO file(id, directory_id, name, deleted) VALUES (?, ?, ?, 0)').run(id, directoryId, name);
     this.q(`INSERT INTO file_snapshot(id, file_id, content_id, created_at, backup_run_id, size, mode, uid, gid, atime_ns, mtime_ns, ctime_ns, birthtime_ns, file_type, link_target, deleted)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       snapId, id, snap.contentId, createdAt, runId, snap.size, snap.mode, snap.uid, snap.gid,
       snap.atimeNs, snap.mtimeNs, snap.ctimeNs, snap.birthtimeNs, snap.fileType, snap.linkTarget, snap.deleted ? 1 : 0,
     );
-    if (fileId) this.q('UPDATE file SET current_snapshot_id = ?, deleted = ? WHERE id = ?').run(snapId, snap.deleted ? 1 : 0, fileId);
-    else this.q('INSERT INTO file(id, directory_id, name, current_snapshot_id, deleted) VALUES (?, ?, ?, ?, ?)').run(id, directoryId, name, snapId, snap.deleted ? 1 : 0);
+    this.q('UPDATE file SET current_snapshot_id = ?, deleted = ? WHERE id = ?').run(snapId, snap.deleted ? 1 : 0, id);
     return id;
   }
 
