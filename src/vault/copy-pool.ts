@@ -28,7 +28,8 @@ export class CopyPool {
   private readonly owner = new Map<number, number>();
   private seq = 0;
   private readonly waiting = new Map<number, Waiting>();
-  private readonly file = workerFile();
+  // BT_COPY_WORKERS=0 keeps copies on the main thread (for comparison and for constrained machines).
+  private readonly file = process.env.BT_COPY_WORKERS === '0' ? null : workerFile();
   private broken: Error | null = null;
 
   get available(): boolean {
@@ -38,7 +39,8 @@ export class CopyPool {
   private start(): void {
     const n = Math.max(2, Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
     for (let i = 0; i < n; i++) {
-      const w = new Worker(this.file!);
+      // A copy worker holds one 1 MiB buffer and a hash: a small heap keeps each thread's memory small.
+      const w = new Worker(this.file!, { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
       w.unref();
       w.on('message', (r: CopyReply) => {
         const wait = this.waiting.get(r.seq);
