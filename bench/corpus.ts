@@ -52,7 +52,7 @@ interface Marker extends Omit<Corpus, 'dir'> {
 }
 
 /** sfc32: a tiny seeded PRNG, so the same parameters always give the same corpus layout. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
   const next = () => {
     a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
@@ -137,7 +137,7 @@ function planFiles(p: CorpusParams): PlannedFile[] {
 }
 
 /** Deterministic, incompressible bytes: the AES-128-CTR keystream for a key derived from (seed, contentId). */
-function keystream(seed: number, contentId: number): crypto.Cipher {
+export function keystream(seed: number | string, contentId: number): crypto.Cipher {
   const key = crypto.createHash('sha256').update(`bt-bench:${seed}:${contentId}`).digest().subarray(0, 16);
   return crypto.createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
 }

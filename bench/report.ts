@@ -3,6 +3,7 @@ import type { Measurement } from './measure.js';
 import type { Phase, ToolResult } from './tools.js';
 import type { Corpus } from './corpus.js';
 import { formatBytes, formatSeconds } from './util.js';
+import { S3_TARGETS, describeStats, type S3Run } from './s3.js';
 
 export const TARGETS = {
   initialRatio: 1.0, // bt initial backup at most restic's time
@@ -121,4 +122,42 @@ export function growthTable(small: CorpusRun, full: CorpusRun): { text: string; 
 
 export function checksTable(checks: Check[]): string {
   return table([['target', 'bt', 'required', 'result'], ...checks.map((c) => [c.name, c.value, c.target, c.pass ? 'PASS' : 'FAIL'])]);
+}
+
+/** bt against the bare SDK on s3rver: one row per workload, bt's peak RSS, and the restores' verification. */
+export function s3Table(run: S3Run): { text: string; checks: Check[] } {
+  const rows = [['workload', 'bt', 'SDK baseline', 'bt/SDK', 'target', 'result', 'bt RSS', 'SDK RSS', 'SDK in-script', 'bt restore', 'restore RSS', 'restored']];
+  const checks: Check[] = [];
+  for (const w of run.workloads) {
+    const ratio = ok(w.bt) && ok(w.sdk) ? w.bt.seconds / w.sdk.seconds : NaN;
+    const target = `<= ${w.ratioTarget}x SDK`;
+    const pass = ok(w.bt) && !Number.isNaN(ratio) && ratio <= w.ratioTarget;
+    const result = !ok(w.bt) ? 'FAIL' : Number.isNaN(ratio) ? 'n/a' : pass ? 'PASS' : 'FAIL';
+    const verified = !w.verification ? '-' : w.verification.ok ? 'identical' : 'DIFFERS';
+    rows.push([w.label, timeCell(w.bt), timeCell(w.sdk), Number.isNaN(ratio) ? '-' : ratio.toFixed(2), target, result, rssCell(w.bt), rssCell(w.sdk),
+      w.sdkInScriptSeconds === null ? '-' : formatSeconds(w.sdkInScriptSeconds), timeCell(w.restore ?? undefined), rssCell(w.restore ?? undefined), verified]);
+    if (result !== 'n/a') checks.push({ name: `S3 ${w.label}: bt / SDK`, value: Number.isNaN(ratio) ? timeCell(w.bt) : `${ratio.toFixed(2)}x`, target: `${target} (${w.baselineLabel})`, pass });
+    checks.push({ name: `S3 ${w.label}: bt restore identical`, value: verified, target: 'identical', pass: w.verification?.ok === true });
+  }
+  const all = run.workloads.flatMap((w) => [w.bt, ...(w.restore ? [w.restore] : [])]);
+  const peak = Math.max(...all.map((m) => m.maxRssBytes));
+  const rssPass = peak < S3_TARGETS.maxRssBytes;
+  rows.push(['peak RSS (bt, any S3 step)', '', '', '', `< ${mb(S3_TARGETS.maxRssBytes)}`, rssPass ? 'PASS' : 'FAIL', mb(peak), '', '', '', '', '']);
+  checks.push({ name: 'S3 bt peak RSS', value: mb(peak), target: `< ${mb(S3_TARGETS.maxRssBytes)}`, pass: rssPass });
+
+  const notes: string[] = [];
+  for (const w of run.workloads) {
+    const steps = w.btSteps.map((s) => `${s.command.split(' ').slice(1).join(' ')} ${formatSeconds(s.seconds)}`).join(', ');
+    notes.push(`${w.label}: SDK = ${w.baselineLabel}; bt steps: ${steps}`);
+    const r = w.rounds[Math.floor(w.rounds.length / 2)] ?? w.rounds[0];
+    if (r) notes.push(`  requests in the timed run: bt ${describeStats(r.bt.requests)}; SDK ${describeStats(r.sdk.requests)}`);
+    if (w.verification && !w.verification.ok) notes.push(`  restore differs: ${JSON.stringify(w.verification)}`);
+    for (const [i, x] of w.rounds.entries()) {
+      if (w.rounds.length > 1) notes.push(`  round ${i + 1}: bt ${timeCell(x.bt.backup)}, SDK ${timeCell(x.sdk.process)} (ratio ${ok(x.bt.backup) && ok(x.sdk.process) ? (x.bt.backup.seconds / x.sdk.process.seconds).toFixed(2) : '-'})`);
+    }
+  }
+  const repeat = run.repeat > 1 ? `, median of ${run.repeat} runs (highest RSS)` : '';
+  const head = `S3: ${run.server} on 127.0.0.1 in a child process; bt and the bare AWS SDK send the same files to fresh buckets${repeat}.\n` +
+    'Both sides are timed as whole processes (bt: dir init + add + backup); "SDK in-script" leaves out node and module start-up.';
+  return { text: `${head}\n\n${table(rows)}\n\n${notes.join('\n')}`, checks };
 }

@@ -44,7 +44,7 @@ export interface ToolContext {
 }
 
 /** A fresh HOME and config/cache locations inside runDir, and no inherited BT_/RESTIC_/BORG_ settings. */
-function isolatedEnv(runDir: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+export function isolatedEnv(runDir: string, extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(BT_|RESTIC_|BORG_|XDG_)/.test(k)) env[k] = v;
   const home = path.join(runDir, 'home');
@@ -147,7 +147,7 @@ async function dirBytes(dir: string): Promise<number> {
  * Write back dirty pages left by corpus generation or the previous tool, untimed: bt syncs its filesystem after
  * writing, and without this it would also pay for other processes' writes.
  */
-async function flushDirtyPages(): Promise<void> {
+export async function flushDirtyPages(): Promise<void> {
   await run('sync');
 }
 

@@ -71,7 +71,7 @@ const { PassThrough } = require('stream');
 const opts = JSON.parse(process.env.BT_S3RVER_OPTS);
 const faults = [];
 let log = [];
-const LOGGED_HEADERS = ['range', 'if-match', 'content-length', 'x-amz-checksum-sha256', 'x-amz-sdk-checksum-algorithm', 'x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id'];
+const LOGGED_HEADERS = ['range', 'if-match', 'content-length', 'x-amz-checksum-sha256', 'x-amz-checksum-crc32', 'x-amz-sdk-checksum-algorithm', 'x-amz-storage-class', 'x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id'];
 
 const esc = (s) => String(s).replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]);
 const xmlError = (ctx, status, code, message) => {

@@ -16,7 +16,7 @@
 // - A large object is a multipart upload we drive ourselves (not lib-storage,
 //   which completes the upload on its own): parts are read one by one from
 //   the file into a small pool of buffers, hashed in order into the whole
-//   object's SHA-256 and sent with their own ChecksumSHA256. The upload is
+//   object's SHA-256 and sent with their own ChecksumCRC32. The upload is
 //   completed only when every part is stored and the whole hash equals the
 //   id. Any failure — a part refused, the file changed or cut short, the
 //   hash not matching — aborts the upload. Until CompleteMultipartUpload S3
@@ -34,6 +34,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import {
   S3Client,
@@ -623,7 +624,7 @@ export class S3Vault implements Vault {
           Bucket: place.bucket,
           Key: key,
           ContentType: 'application/octet-stream',
-          ChecksumAlgorithm: 'SHA256',
+          ChecksumAlgorithm: 'CRC32',
           ...this.putExtras(place),
         }),
       ),
@@ -694,7 +695,11 @@ export class S3Vault implements Vault {
   }
 
   private async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, chunk: Buffer, op: Op): Promise<CompletedPart> {
-    const checksum = sha256(chunk).toString('base64');
+    // Parts carry a CRC32 (hardware-fast) for the server to check the transfer;
+    // the whole object's SHA-256, checked before completion, is what proves the content.
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(chunk));
+    const checksum = crc.toString('base64');
     const res = await this.call(op, () =>
       this.client.send(
         new UploadPartCommand({
@@ -704,12 +709,12 @@ export class S3Vault implements Vault {
           PartNumber: partNumber,
           Body: chunk,
           ContentLength: chunk.length,
-          ChecksumAlgorithm: 'SHA256',
-          ChecksumSHA256: checksum,
+          ChecksumAlgorithm: 'CRC32',
+          ChecksumCRC32: checksum,
         }),
       ),
     );
-    return { PartNumber: partNumber, ETag: res.ETag, ChecksumSHA256: res.ChecksumSHA256 ?? checksum };
+    return { PartNumber: partNumber, ETag: res.ETag, ChecksumCRC32: res.ChecksumCRC32 ?? checksum };
   }
 
   async flush(): Promise<void> {
