@@ -220,3 +220,24 @@ describe('bt add', () => {
     expect(env.run(['dir', 'status', '--exit-code'], { cwd: d }).code).toBe(0);
   });
 });
+
+describe('bt dir status scope', () => {
+  it('without PATH shows the whole tracked directory from a subdirectory; with . only the part below it', () => {
+    const env = makeEnv();
+    initConfig(env);
+    const d = path.join(env.work, 'proj');
+    writeTree(d, [{ path: 'top.txt', content: 'top' }, { path: 'sub/inner.txt', content: 'inner' }]);
+    ok(env.run(['dir', 'init'], { cwd: d }));
+    ok(env.run(['add'], { cwd: d }));
+    ok(env.run(['backup']));
+    fs.appendFileSync(path.join(d, 'top.txt'), ' changed');
+    const sub = path.join(d, 'sub');
+    const whole = JSON.parse(ok(env.run(['dir', 'status', '--json', '--all'], { cwd: sub })).stdout);
+    expect(whole.directory).toBe(d);
+    expect(whole.summary).toMatchObject({ modified: 1, backed_up: 1 });
+    expect(lines(ok(env.run(['dir', 'status'], { cwd: sub })).stdout)).toEqual([' M ../top.txt', `${d}: 0 staged, 1 modified, 0 untracked, 0 deleted, 1 backed up`]);
+    const here = JSON.parse(ok(env.run(['dir', 'status', '.', '--json', '--all'], { cwd: sub })).stdout);
+    expect(here.files).toEqual([{ path: 'sub/inner.txt', state: 'backed_up' }]);
+    expect(here.summary).toMatchObject({ modified: 0, backed_up: 1 });
+  });
+});

@@ -47,7 +47,7 @@ export class BtService {
   backup(opts: { all: boolean }) {
     return runBackup(this.ctx, opts);
   }
-  status(p: string) {
+  status(p?: string) {
     return getStatus(this.ctx, p);
   }
   history(p: string) {

@@ -14,6 +14,8 @@ export interface StatusEntry {
 
 export interface StatusResult {
   directory: string;
+  /** The part shown, below the directory ("" for all of it). */
+  scope: Buffer;
   files: StatusEntry[];
   summary: Record<FileState, number>;
   /** True when anything differs from the last backup (untracked, modified, staged, or deleted but not yet recorded). */
@@ -21,8 +23,10 @@ export interface StatusResult {
 }
 
 /** The design's get_status: every file of a tracked directory (or the part below `p`) with its state. */
-export function getStatus(ctx: Context, p: string): StatusResult {
-  const loc = locate(ctx, p, 'dir status');
+export function getStatus(ctx: Context, p?: string): StatusResult {
+  // No path: the whole tracked directory holding the working directory, as git status shows the whole repository.
+  const found = locate(ctx, p ?? '.', 'dir status');
+  const loc = p === undefined ? { ...found, rel: Buffer.alloc(0) } : found;
   if (loc.rel.length) requireExistingOrTracked(ctx, loc.abs, loc.directory.id, loc.rel);
   const staged = ctx.staging.load().entries;
   const rootBuf = Buffer.from(loc.directory.path);
@@ -38,7 +42,7 @@ export function getStatus(ctx: Context, p: string): StatusResult {
     files.push({ rel: item.rel, state, pendingDelete: state === 'deleted' && item.pending });
   }
   files.sort((a, b) => Buffer.compare(a.rel, b.rel));
-  return { directory: loc.directory.path, files, summary, dirty };
+  return { directory: loc.directory.path, scope: loc.rel, files, summary, dirty };
 }
 
 function requireExistingOrTracked(ctx: Context, abs: string, dirId: string, rel: Buffer): void {

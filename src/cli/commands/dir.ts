@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { typed, withService, type GlobalArgs } from '../run.js';
 import { out, formatTime, showPath } from '../output.js';
-import { jsonName } from '../../fsmgr/paths.js';
+import { displayName, jsonName } from '../../fsmgr/paths.js';
 
 const CODES: Record<string, string> = { staged: 'A ', modified: ' M', untracked: '??', deleted: ' D', backed_up: '  ' };
 
@@ -32,8 +32,8 @@ export function dirCommand(y: Argv): Argv {
         const d = svc.removeDirectory(argv.path);
         if (!argv.quiet) out(`stopped tracking ${d.path}; its history can still be restored`);
       })))
-    .command('status [path]', 'show what changed since the last backup', (b) =>
-      b.positional('path', { type: 'string', default: '.' })
+    .command('status [path]', 'show what changed since the last backup (default: the whole tracked directory)', (b) =>
+      b.positional('path', { type: 'string' })
         .option('all', { type: 'boolean', default: false, describe: 'list backed-up files too' })
         .option('deleted', { type: 'boolean', default: false, describe: 'list deleted files' })
         .option('json', { type: 'boolean', default: false })
@@ -49,7 +49,8 @@ export function dirCommand(y: Argv): Argv {
         if (!argv.quiet) {
           const s = st.summary;
           const parts = [`${s.staged} staged`, `${s.modified} modified`, `${s.untracked} untracked`, `${s.deleted} deleted`, `${s.backed_up} backed up`];
-          out(`${st.directory}: ${parts.join(', ')}`);
+          const where = st.scope.length ? displayName(Buffer.concat([Buffer.from(st.directory === '/' ? '' : st.directory), Buffer.from('/'), st.scope])) : st.directory;
+          out(`${where}: ${parts.join(', ')}`);
         }
       }
       return argv.exitCode && st.dirty ? 1 : 0;
