@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { formatBytes, log, pool, readChunks, removeDir, walkFiles } from './util.js';
+import { discardDir, formatBytes, log, pool, readChunks, walkFiles } from './util.js';
 
 /** Bump when the plan or the content generator changes, so stale cached corpora are not reused. */
 const GENERATOR_VERSION = 1;
@@ -169,7 +169,7 @@ async function writeFile(root: string, f: PlannedFile, seed: number): Promise<st
 async function generate(dir: string, params: CorpusParams): Promise<Marker> {
   const plan = planFiles(params);
   const started = Date.now();
-  await removeDir(dir);
+  await discardDir(dir);
   const dirs = new Set(plan.map((f) => path.posix.dirname(f.rel)));
   for (const d of dirs) await fsp.mkdir(path.join(dir, d), { recursive: true });
   const manifest: Record<string, [number, string]> = {};

@@ -9,7 +9,7 @@ import { GNU_TIME } from './measure.js';
 import { checksTable, comparisonTable, growthTable, s3Table, type Check, type CorpusRun } from './report.js';
 import { benchS3, s3rverVersion, type S3Run } from './s3.js';
 import { borgPlan, btPlan, mergeRepeats, onPath, resticPlan, runTool, type ToolContext, type ToolResult } from './tools.js';
-import { log, parseSize, removeDir } from './util.js';
+import { discardDir, emptyTrash, log, openTrash, parseSize } from './util.js';
 
 const FULL = { files: 50_000, bytes: 1.5e9 };
 const SMALL = { files: 2_000, bytes: 50e6 };
@@ -130,7 +130,7 @@ async function benchCorpus(params: CorpusParams, opts: Options): Promise<CorpusR
     logDir: path.join(opts.workdir, 'logs', name),
     keep: opts.keep,
   });
-  await removeDir(path.join(opts.workdir, 'logs', name));
+  await discardDir(path.join(opts.workdir, 'logs', name));
   const plans = [btPlan(opts.btBin, context('bt'))];
   if (await onPath('restic')) plans.push(resticPlan(context('restic')));
   if (opts.borg && (await onPath('borg'))) plans.push(borgPlan(context('borg')));
@@ -141,7 +141,7 @@ async function benchCorpus(params: CorpusParams, opts: Options): Promise<CorpusR
     for (const [i, plan] of plans.entries()) runs[i].push(await runTool(plan, context(plan.name)));
   }
   const tools = runs.map(mergeRepeats);
-  if (!opts.keep) await removeDir(path.join(opts.workdir, 'run', name));
+  if (!opts.keep) await discardDir(path.join(opts.workdir, 'run', name));
   const { manifest: _m, ...summary } = corpus;
   return { corpus: summary, tools };
 }
@@ -152,6 +152,7 @@ async function main(): Promise<number> {
     opts = parseOptions(process.argv.slice(2));
     await fsp.mkdir(opts.workdir, { recursive: true });
     await checkPrerequisites(opts);
+    await openTrash(opts.workdir);
   } catch (err) {
     console.error(`bench: ${(err as Error).message}\n\n${usage()}`);
     return 2;
@@ -201,6 +202,7 @@ async function main(): Promise<number> {
   const resultsPath = path.join(opts.workdir, 'results.json');
   await fsp.writeFile(resultsPath, JSON.stringify({ startedAt, machine, options: opts, runs: [small, full].filter(Boolean), s3, s3Error, checks }, null, 2));
   console.log(`results: ${resultsPath}; command output: ${path.join(opts.workdir, 'logs')}`);
+  await emptyTrash(opts.workdir);
   if (s3Error) return 2;
   return checks.every((c) => c.pass) ? 0 : 1;
 }

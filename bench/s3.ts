@@ -15,7 +15,7 @@ import { combine, measure, median, type Measurement } from './measure.js';
 import { flushDirtyPages, isolatedEnv } from './tools.js';
 import type { BaselineResult } from './s3-baseline.js';
 import { verifyRestore, type Verification } from './verify.js';
-import { formatBytes, formatSeconds, log, pool, removeDir, walkFiles } from './util.js';
+import { discardDir, formatBytes, formatSeconds, log, pool, walkFiles } from './util.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository root (dist/bench/.. /..), where node_modules holds s3rver. */
@@ -122,7 +122,7 @@ export function s3rverVersion(): string | null {
 async function startS3rver(directory: string, buckets: string[]): Promise<S3rver> {
   const version = s3rverVersion();
   if (!version) throw new Error('s3rver is not installed (it is a devDependency: npm install), or leave S3 out with --no-s3');
-  await removeDir(directory);
+  await discardDir(directory);
   await fsp.mkdir(directory, { recursive: true });
   let seq = 0;
   const pending = new Map<number, (stats: Record<string, BucketStats>) => void>();
@@ -200,7 +200,7 @@ async function prepareData(workdir: string, kind: WorkloadKind, count: number, l
   }
   log(`generating S3 data ${dir} (${plan.length} files, ${formatBytes(totalBytes)})`);
   await fsp.rm(markerPath, { force: true });
-  await removeDir(dir);
+  await discardDir(dir);
   await fsp.mkdir(dir, { recursive: true });
   const manifest: Record<string, [number, string]> = {};
   const zeros = Buffer.alloc(4 * MiB);
@@ -256,7 +256,7 @@ function s3Env(runDir: string, extra: Record<string, string> = {}): NodeJS.Proce
 }
 
 async function runBt(w: Workload, server: S3rver, bucket: string, runDir: string, logDir: string, btBin: string): Promise<BtS3Run> {
-  await removeDir(runDir);
+  await discardDir(runDir);
   await fsp.mkdir(path.join(runDir, 'home'), { recursive: true });
   const env = s3Env(runDir, { BT_CONFIG: path.join(runDir, 'home', '.config', 'bt.toml'), BT_BASE_DIR: path.join(runDir, 'base') });
   const bt = (label: string, args: string[], cwd: string) => measure({ label: `bt-${label}`, cmd: btBin, args, cwd, env, logDir });
@@ -307,7 +307,7 @@ async function runBt(w: Workload, server: S3rver, bucket: string, runDir: string
 }
 
 async function runSdk(w: Workload, server: S3rver, bucket: string, runDir: string, logDir: string): Promise<SdkS3Run> {
-  await removeDir(runDir);
+  await discardDir(runDir);
   await fsp.mkdir(path.join(runDir, 'home'), { recursive: true });
   const resultFile = path.join(runDir, 'result.json');
   const source = w.kind === 'large' ? path.join(w.corpus.dir, Object.keys(w.corpus.manifest)[0]) : w.corpus.dir;
@@ -388,7 +388,7 @@ export async function benchS3(opts: S3Options): Promise<S3Run> {
   const buckets = workloads.flatMap((w) => Array.from({ length: opts.repeat }, (_, r) => [bucketOf('bt', w, r), bucketOf('sdk', w, r)]).flat());
   const serverDir = path.join(opts.workdir, 'run', 's3', 'server');
   const logRoot = path.join(opts.workdir, 'logs', 's3');
-  await removeDir(logRoot);
+  await discardDir(logRoot);
   const server = await startS3rver(serverDir, buckets);
   log(`s3rver ${server.version} at ${server.endpoint} (data in ${serverDir})`);
   const rounds = new Map<WorkloadKind, { bt: BtS3Run; sdk: SdkS3Run }[]>(workloads.map((w) => [w.kind, []]));
@@ -407,15 +407,15 @@ export async function benchS3(opts: S3Options): Promise<S3Run> {
         }
         rounds.get(w.kind)!.push({ bt: bt!, sdk: sdk! });
         if (!opts.keep) {
-          await removeDir(path.join(opts.workdir, 'run', 's3', `${w.kind}-${round + 1}`));
+          await discardDir(path.join(opts.workdir, 'run', 's3', `${w.kind}-${round + 1}`));
           // These buckets are not used again: drop their objects (256 MiB a run) from s3rver's directory.
-          for (const side of ['bt', 'sdk'] as const) await removeDir(path.join(serverDir, bucketOf(side, w, round)));
+          for (const side of ['bt', 'sdk'] as const) await discardDir(path.join(serverDir, bucketOf(side, w, round)));
         }
       }
     }
   } finally {
     await server.stop();
-    if (!opts.keep) await removeDir(path.join(opts.workdir, 'run', 's3'));
+    if (!opts.keep) await discardDir(path.join(opts.workdir, 'run', 's3'));
   }
 
   return {

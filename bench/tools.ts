@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { combine, measure, median, type Measurement } from './measure.js';
 import { verifyRestore, type Verification } from './verify.js';
 import { warmCorpus, type Corpus } from './corpus.js';
-import { log, removeDir, walkFiles, formatSeconds } from './util.js';
+import { log, discardDir, walkFiles, formatSeconds } from './util.js';
 
 const run = promisify(execFile);
 const HELP_RUNS = 5;
@@ -183,7 +183,7 @@ async function measureHelp(plan: ToolPlan, ctx: ToolContext): Promise<Measuremen
 
 /** All phases for one tool: set-up, initial backup, unchanged re-run, full restore (verified), --help. */
 export async function runTool(plan: ToolPlan, ctx: ToolContext): Promise<ToolResult> {
-  await removeDir(ctx.runDir);
+  await discardDir(ctx.runDir);
   await fsp.mkdir(path.join(ctx.runDir, 'home'), { recursive: true });
   const result: ToolResult = { tool: plan.name, version: await versionOf(plan), phases: {}, verification: null, storeBytes: 0 };
   const target = path.join(ctx.runDir, 'restore');
@@ -200,7 +200,7 @@ export async function runTool(plan: ToolPlan, ctx: ToolContext): Promise<ToolRes
   log(`${plan.name} restore verification: ${result.verification.ok ? 'identical' : `DIFFERS ${JSON.stringify(result.verification)}`}`);
   result.phases.help = await measureHelp(plan, ctx);
   // Repositories and restores are as big as the corpus; drop them before the next tool runs.
-  if (!ctx.keep) await removeDir(ctx.runDir);
+  if (!ctx.keep) await discardDir(ctx.runDir);
   return result;
 }
 

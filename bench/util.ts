@@ -96,6 +96,61 @@ export async function removeDir(dir: string): Promise<void> {
   await fsp.rm(dir, { recursive: true, force: true });
 }
 
+/**
+ * Deleting a large tree right before a timed phase would skew it: on ext4
+ * without a journal (as here), new inodes are allocated slowly for minutes
+ * after many were freed, because the allocator skips recently deleted ones.
+ * That hits whichever tool creates many files next (bt's one object per
+ * file, any restore) and not the others. So during a run, scratch trees are
+ * only moved aside (a rename frees nothing) and deleted after the last timed
+ * phase; a run that starts soon after such a deletion waits for it to settle.
+ */
+const SETTLE_MS = 180_000;
+let trashDir: string | null = null;
+let trashCount = 0;
+
+function stampFile(workdir: string): string {
+  return path.join(workdir, '.last-mass-delete');
+}
+
+/** Use `<workdir>/trash` for discardDir; wait if an earlier run deleted its scratch trees a short while ago. */
+export async function openTrash(workdir: string): Promise<void> {
+  trashDir = path.join(workdir, 'trash');
+  if (await exists(trashDir)) await emptyTrash(workdir); // left by a run that was stopped
+  const last = Number(await fsp.readFile(stampFile(workdir), 'utf8').catch(() => '0'));
+  const wait = last + SETTLE_MS - Date.now();
+  if (wait > 0) {
+    log(`waiting ${Math.ceil(wait / 1000)} s for the filesystem to settle after the last run's deletions (see bench/README.md)`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+/** Move a scratch tree out of the way now; it is deleted by emptyTrash after the timed phases. */
+export async function discardDir(dir: string): Promise<void> {
+  if (!trashDir) return removeDir(dir);
+  await fsp.mkdir(trashDir, { recursive: true });
+  try {
+    await fsp.rename(dir, path.join(trashDir, `${trashCount++}-${path.basename(dir)}`));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'EXDEV') return removeDir(dir);
+    throw err;
+  }
+}
+
+/** Delete what discardDir moved aside, and note when, so that the next run can wait for the filesystem to settle. */
+export async function emptyTrash(workdir: string): Promise<void> {
+  const dir = path.join(workdir, 'trash');
+  if (!(await exists(dir))) return;
+  await removeDir(dir);
+  await fsp.writeFile(stampFile(workdir), String(Date.now()));
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.access(p).then(() => true, () => false);
+}
+
 export function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
