@@ -51,6 +51,22 @@ function toSnapshot(r: Row): SnapshotRow {
   };
 }
 
+const TRACKED_SELECT = `
+  SELECT f.name, f.deleted, s.file_type, s.size, s.mode, s.uid, s.gid, CAST(s.mtime_ns AS TEXT), s.link_target, f.id, CAST(s.ctime_ns AS TEXT), s.content_id
+  FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id`;
+
+function toTracked(r: unknown[]): TrackedFile {
+  return {
+    id: r[9] as string,
+    name: r[0] as Buffer,
+    deleted: r[1] === 1,
+    current: r[2] == null ? null : {
+      fileType: r[2] as 'file' | 'symlink', size: r[3] as number, mode: r[4] as number, uid: r[5] as number, gid: r[6] as number,
+      mtimeNs: r[7] as string, linkTarget: (r[8] as Buffer | null) ?? null, ctimeNs: r[10] as string, contentId: (r[11] as string | null) ?? null,
+    },
+  };
+}
+
 const SNAP_COLS = 's.id, s.file_id, s.content_id, s.created_at, s.backup_run_id, s.size, s.mode, s.uid, s.gid, s.atime_ns, s.mtime_ns, s.ctime_ns, s.birthtime_ns, s.file_type, s.link_target, s.deleted';
 
 /** The per-host SQLite store. Synchronous (better-sqlite3); callers group writes with transaction(). */
@@ -183,30 +199,54 @@ export class Database {
     return f;
   }
 
-  /** Every file of a directory with what drift detection needs of its current snapshot, keyed by name in latin1 (a lossless byte-to-string map). */
+  /** Every file of a directory with its current version, keyed by name in latin1 (a lossless byte-to-string map). */
   trackedFiles(directoryId: string): Map<string, TrackedFile> {
     let stmt = this.stmts.get('tracked');
     if (!stmt) {
-      stmt = this.db.prepare(`
-        SELECT f.name, f.deleted, s.file_type, s.size, s.mode, s.uid, s.gid, CAST(s.mtime_ns AS TEXT), s.link_target, f.id, CAST(s.ctime_ns AS TEXT), s.content_id
-        FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
-        WHERE f.directory_id = ?`).raw(true);
+      stmt = this.db.prepare(`${TRACKED_SELECT} WHERE f.directory_id = ?`).raw(true);
       this.stmts.set('tracked', stmt);
     }
     const out = new Map<string, TrackedFile>();
-    for (const r of stmt.iterate(directoryId) as Iterable<unknown[]>) {
-      const name = r[0] as Buffer;
-      out.set(name.toString('latin1'), {
-        id: r[9] as string,
-        name,
-        deleted: r[1] === 1,
-        current: r[2] == null ? null : {
-          fileType: r[2] as 'file' | 'symlink', size: r[3] as number, mode: r[4] as number, uid: r[5] as number, gid: r[6] as number,
-          mtimeNs: r[7] as string, linkTarget: (r[8] as Buffer | null) ?? null, ctimeNs: r[10] as string, contentId: (r[11] as string | null) ?? null,
-        },
-      });
+    for (const r of stmt.iterate(directoryId) as Iterable<unknown[]>) out.set((r[0] as Buffer).toString('latin1'), toTracked(r));
+    return out;
+  }
+
+  /**
+   * What drift detection needs of every file of a directory: its name in hex
+   * → the fingerprint of its current snapshot (the same string as fsmgr's
+   * fingerprint()), '-' for a file recorded as deleted, '' for one without a
+   * version. SQLite joins it all into one string: materialising a Buffer and a
+   * string for each of 50,000 rows costs more than the query itself.
+   */
+  driftIndex(directoryId: string): Map<string, string> {
+    let stmt = this.stmts.get('drift');
+    if (!stmt) {
+      stmt = this.db.prepare(`
+        SELECT group_concat(lower(hex(f.name)) || ' ' || CASE WHEN f.deleted THEN '-' WHEN s.id IS NULL THEN '' ELSE
+          s.file_type || ':' || s.size || ':' || s.mode || ':' || s.uid || ':' || s.gid || ':' || s.mtime_ns || ':' || lower(hex(ifnull(s.link_target, x''))) END, char(10))
+        FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
+        WHERE f.directory_id = ?`).pluck(true);
+      this.stmts.set('drift', stmt);
+    }
+    const out = new Map<string, string>();
+    const text = stmt.get(directoryId) as string | null;
+    if (!text) return out;
+    for (const line of text.split('\n')) {
+      const sp = line.indexOf(' ');
+      out.set(line.slice(0, sp), line.slice(sp + 1));
     }
     return out;
+  }
+
+  /** One file with its current version, as trackedFiles holds it; null when never tracked. */
+  trackedFile(directoryId: string, name: Buffer): TrackedFile | null {
+    let stmt = this.stmts.get('tracked1');
+    if (!stmt) {
+      stmt = this.db.prepare(`${TRACKED_SELECT} WHERE f.directory_id = ? AND f.name = ?`).raw(true);
+      this.stmts.set('tracked1', stmt);
+    }
+    const r = stmt.get(directoryId, name) as unknown[] | undefined;
+    return r ? toTracked(r) : null;
   }
 
   /** True when any file of the directory lies below `prefix` (bytes, without the trailing slash). */

@@ -80,3 +80,14 @@ export function metaDiffers(a: Pick<FileMeta, 'kind' | 'size' | 'mode' | 'uid' |
 export function sameVersion(a: FileMeta, b: FileMeta): boolean {
   return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
 }
+
+/**
+ * What drift detection compares, as one string: type, size, permission bits,
+ * owner, mtime in nanoseconds and, for a symlink, its target in hex. The
+ * database builds the same string from a file's current snapshot
+ * (Database.driftIndex), so that an unchanged file costs one string
+ * comparison instead of a row of values per file.
+ */
+export function fingerprint(meta: Pick<FileMeta, 'kind' | 'size' | 'mode' | 'uid' | 'gid' | 'mtimeNs' | 'linkTarget'>): string {
+  return `${meta.kind}:${meta.size}:${meta.mode}:${meta.uid}:${meta.gid}:${meta.mtimeNs}:${meta.linkTarget ? meta.linkTarget.toString('hex') : ''}`;
+}

@@ -11,8 +11,15 @@ export interface WalkEntry {
 export interface WalkOptions {
   /** Absolute root of the tracked directory. */
   root: string;
-  /** Where to start below the root (bytes, "" for the root). */
-  start: Buffer;
+  /** Directories to walk below the root (bytes, "" for the root itself). */
+  starts: Buffer[];
+  /**
+   * With a limit, a directory more than this many levels below its start is
+   * not entered but handed to onDeferred: a caller walks the top of a tree
+   * and shares the rest out among worker threads.
+   */
+  maxDepth?: number;
+  onDeferred?: (rel: Buffer) => void;
   ignore: IgnoreMatcher;
   /** Absolute paths never entered (bt's own base_dir). */
   exclude: string[];
@@ -27,9 +34,11 @@ export interface WalkOptions {
 export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
   const rootBuf = Buffer.from(opts.root);
   const excluded = opts.exclude.map((e) => Buffer.from(e));
-  const stack: Buffer[] = [opts.start];
+  // Reversed so that pop() visits the starts in the order given.
+  const stack: Array<{ rel: Buffer; depth: number }> = opts.starts.map((rel) => ({ rel, depth: 0 })).reverse();
+  const maxDepth = opts.maxDepth ?? Infinity;
   while (stack.length) {
-    const rel = stack.pop()!;
+    const { rel, depth } = stack.pop()!;
     const abs = rel.length ? joinBytes(rootBuf, rel) : rootBuf;
     let entries: fs.Dirent<Buffer>[];
     try {
@@ -61,7 +70,11 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
       else if (st.type === 'special') opts.onSkip(childRel, `skipped ${st.what}`);
       else if (st.type === 'dir') subdirs.push(childRel); // raced from file to dir
     }
+    if (depth + 1 > maxDepth) {
+      for (const d of subdirs) opts.onDeferred!(d);
+      continue;
+    }
     // Reverse so that pop() visits subdirectories in directory order.
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push({ rel: subdirs[i]!, depth: depth + 1 });
   }
 }

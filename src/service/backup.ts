@@ -23,6 +23,8 @@ const COMMIT_FILES = 10_000;
 const COMMIT_BYTES = 1024 * 1024 * 1024;
 const COMMIT_MS = 10_000;
 const READ_CHUNK = 1 << 20;
+/** Runs storing at least this many files load each directory's files in one query instead of one query per file. */
+const BULK_LOOKUP = 2000;
 
 export interface BackupFailure {
   path: string;
@@ -137,6 +139,7 @@ class BackupRun {
 
   async process(entries: StagedEntry[]): Promise<BackupSummary> {
     const total = entries.length;
+    this.bulkLookup = total >= BULK_LOOKUP;
     await Promise.all(this.vaults.up.map((v) => v.expectPuts?.(total)));
     await runPool(entries, CONCURRENCY, async (entry) => {
       try {
@@ -185,7 +188,7 @@ class BackupRun {
     if (meta.kind === 'symlink') return { kind: 'upsert', dir, rel, meta, contentId: null, bytes: 0, held: [], entry };
 
     // A file recorded with exactly this stat (a re-run after an interrupted backup) is not read again.
-    const t = this.tracked(dir).get(rel.toString('latin1'));
+    const t = this.lookup(dir, rel);
     const current = t && !t.deleted ? t.current : null;
     if (current?.contentId && sameAsTracked(current, meta) && current.ctimeNs === meta.ctimeNs.toString()) {
       const held = this.ctx.db.contentVaults(current.contentId);
@@ -319,15 +322,32 @@ class BackupRun {
 
   private readonly freeBuffers: Buffer[] = [];
 
-  /** Each directory's files with their current versions, loaded once per run instead of two queries per file. */
-  private readonly trackedByDir = new Map<string, Map<string, TrackedFile>>();
-  private tracked(dir: DirectoryRow): Map<string, TrackedFile> {
+  /**
+   * Each directory's files with their current versions, as far as this run
+   * has needed them. A large run loads a directory's files in one query; a
+   * small one looks up just the files it stores, so that backing up a few
+   * changes does not pay for every file the directory holds.
+   */
+  private readonly trackedByDir = new Map<string, Map<string, TrackedFile | null>>();
+  private bulkLookup = false;
+  private lookup(dir: DirectoryRow, rel: Buffer): TrackedFile | null {
+    const key = rel.toString('latin1');
     let m = this.trackedByDir.get(dir.id);
     if (!m) {
-      m = this.ctx.db.trackedFiles(dir.id);
+      m = this.bulkLookup ? this.ctx.db.trackedFiles(dir.id) : new Map();
       this.trackedByDir.set(dir.id, m);
     }
-    return m;
+    let t = m.get(key);
+    if (t === undefined) {
+      t = this.bulkLookup ? null : this.ctx.db.trackedFile(dir.id, rel);
+      m.set(key, t);
+    }
+    return t;
+  }
+
+  private remember(dir: DirectoryRow, rel: Buffer, t: TrackedFile): void {
+    this.lookup(dir, rel); // loads the directory's map when this run loads in bulk
+    this.trackedByDir.get(dir.id)!.set(rel.toString('latin1'), t);
   }
 
   private async putEverywhere(id: string, source: { data: Buffer } | { path: Buffer; size: number }, size: number): Promise<string[]> {
@@ -365,7 +385,7 @@ class BackupRun {
           const cur = db.getSnapshot(file.currentSnapshotId)!;
           const { id: _i, fileId: _f, createdAt: _c, backupRunId: _r, ...rest } = cur;
           db.insertSnapshot(file, { ...rest, deleted: true }, this.run.id, now);
-          const t = this.tracked(o.dir).get(o.rel.toString('latin1'));
+          const t = this.lookup(o.dir, o.rel);
           if (t) t.deleted = true;
           this.summary.deleted++;
           changed = true;
@@ -380,9 +400,7 @@ class BackupRun {
           }
           for (const n of held) db.recordContent(o.contentId, o.bytes, n, now);
         }
-        const files = this.tracked(o.dir);
-        const key = o.rel.toString('latin1');
-        const t = files.get(key);
+        const t = this.lookup(o.dir, o.rel);
         const cur = t && !t.deleted ? t.current : null;
         if (cur && cur.contentId === o.contentId && sameAsTracked(cur, o.meta)) {
           this.summary.unchanged++;
@@ -393,7 +411,7 @@ class BackupRun {
           contentId: o.contentId, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeNs: m.atimeNs, mtimeNs: m.mtimeNs,
           ctimeNs: m.ctimeNs, birthtimeNs: m.birthtimeNs, fileType: m.kind, linkTarget: m.linkTarget, deleted: false,
         }, this.run.id, now);
-        files.set(key, {
+        this.remember(o.dir, o.rel, {
           id: fileId, name: o.rel, deleted: false,
           current: { fileType: m.kind, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, mtimeNs: m.mtimeNs.toString(), ctimeNs: m.ctimeNs.toString(), linkTarget: m.linkTarget, contentId: o.contentId },
         });
@@ -433,7 +451,7 @@ class BackupRun {
 export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<BackupSummary> {
   const started = Date.now();
   ctx.takeLock('backup');
-  const staged = opts.all ? stageAll(ctx) : null;
+  const staged = opts.all ? await stageAll(ctx) : null;
   const set = ctx.staging.load();
   const entries = [...set.entries.values()];
   const active = ctx.db.listDirectories();

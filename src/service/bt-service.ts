@@ -38,9 +38,9 @@ export class BtService {
   listDirectories() {
     return listDirectories(this.ctx);
   }
-  stage(paths: string[]) {
+  async stage(paths: string[]) {
     this.ctx.takeLock('add');
-    const counts = stagePaths(this.ctx, paths);
+    const counts = await stagePaths(this.ctx, paths);
     this.ctx.runDetails = { ...counts };
     return counts;
   }

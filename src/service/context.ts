@@ -73,7 +73,11 @@ export class Context {
 
   /** Ignore rules of one tracked directory: the config's list plus its .btignore. */
   ignoreFor(root: string): IgnoreMatcher {
-    return compileIgnore([...this.config.ignore_list, ...readBtignore(root)]);
+    return compileIgnore(this.ignorePatterns(root));
+  }
+
+  ignorePatterns(root: string): string[] {
+    return [...this.config.ignore_list, ...readBtignore(root)];
   }
 
   /** Absolute paths a walk never enters. */

@@ -48,7 +48,7 @@ export async function uploadMetadata(ctx: Context, vaults: Vault[], onVaultError
     const copy = path.join(work, 'db.sqlite3');
     await ctx.db.backupTo(copy);
     const gz = path.join(work, 'db.sqlite3.gz');
-    await pipeline(fs.createReadStream(copy), zlib.createGzip({ level: 6 }), fs.createWriteStream(gz));
+    await pipeline(fs.createReadStream(copy), zlib.createGzip({ level: 1 }), fs.createWriteStream(gz));
     const last = ctx.db.lastBackupAt();
     const info: HostInfo = {
       host_id: hostId,

@@ -1,7 +1,7 @@
 import { joinBytes } from '../fsmgr/paths.js';
-import { statPath, type FileMeta } from '../fsmgr/stat.js';
-import { walkFiles } from '../fsmgr/walk.js';
-import type { DirectoryRow, TrackedFile } from '../db/types.js';
+import { fingerprint, statPath } from '../fsmgr/stat.js';
+import { startWalk } from '../fsmgr/parallel-walk.js';
+import type { DirectoryRow } from '../db/types.js';
 import type { Context } from './context.js';
 
 export type DriftState = 'untracked' | 'modified' | 'backed_up' | 'deleted';
@@ -11,7 +11,6 @@ export interface ScanItem {
   state: DriftState;
   /** For `deleted`: true when the backup still holds the file as present (a deletion not yet recorded). */
   pending: boolean;
-  meta: FileMeta | null;
 }
 
 /** True when `rel` equals `start` or lies below it. */
@@ -22,46 +21,60 @@ export function underStart(rel: Buffer, start: Buffer): boolean {
   return rel.length === start.length || rel[start.length] === 0x2f;
 }
 
-/** Compare a file on disk with its current snapshot: the design's is_modified_since. */
-export function driftOf(tracked: TrackedFile | undefined, meta: FileMeta): DriftState {
-  if (!tracked || tracked.deleted || !tracked.current) return 'untracked';
-  const c = tracked.current;
-  if (c.fileType !== meta.kind || c.size !== meta.size || c.mode !== meta.mode || c.uid !== meta.uid || c.gid !== meta.gid) return 'modified';
-  if (c.mtimeNs !== meta.mtimeNs.toString()) return 'modified';
-  if (meta.kind === 'symlink' && !(c.linkTarget && meta.linkTarget && c.linkTarget.equals(meta.linkTarget))) return 'modified';
-  return 'backed_up';
+/**
+ * Compare a file on disk with its current snapshot (the design's
+ * is_modified_since), both given as Database.driftIndex values and
+ * fingerprint() strings.
+ */
+export function driftOf(recorded: string | undefined, print: string): DriftState {
+  if (recorded === undefined || recorded === '' || recorded === '-') return 'untracked';
+  return recorded === print ? 'backed_up' : 'modified';
 }
 
 /**
  * Walk a tracked directory (or the part below `start`) and classify every
- * file against the database; then report tracked files that are gone.
+ * file against the database; then report tracked files that are gone. The
+ * walk runs on a worker thread while this one loads the database's side.
  */
-export function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buffer, onSkip: (rel: Buffer, why: string) => void): Generator<ScanItem> {
-  const tracked = ctx.db.trackedFiles(dir.id);
-  const seen = new Set<string>();
+export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buffer, onSkip: (rel: Buffer, why: string) => void): AsyncGenerator<ScanItem> {
   const rootBuf = Buffer.from(dir.path);
   const startStat = start.length ? statPath(joinBytes(rootBuf, start)) : { type: 'dir' as const };
+  const walk = startStat.type === 'dir'
+    ? startWalk({ root: dir.path, start, patterns: ctx.ignorePatterns(dir.path), exclude: ctx.excludedPaths })
+    : null;
+  // Entries are removed as the walk meets them: what is left was not seen.
+  const recorded = ctx.db.driftIndex(dir.id);
   if (startStat.type === 'entry') {
-    seen.add(start.toString('latin1'));
-    yield { rel: start, state: driftOf(tracked.get(start.toString('latin1')), startStat.meta), pending: false, meta: startStat.meta };
-  } else if (startStat.type === 'dir') {
-    const ignore = ctx.ignoreFor(dir.path);
-    for (const e of walkFiles({ root: dir.path, start, ignore, exclude: ctx.excludedPaths, onSkip })) {
-      const key = e.rel.toString('latin1');
-      seen.add(key);
-      yield { rel: e.rel, state: driftOf(tracked.get(key), e.meta), pending: false, meta: e.meta };
+    const key = start.toString('hex');
+    yield { rel: start, state: driftOf(recorded.get(key), fingerprint(startStat.meta)), pending: false };
+    recorded.delete(key);
+  } else if (walk) {
+    for await (const batch of walk) {
+      for (const s of batch.skips) onSkip(Buffer.from(s.rel.buffer, s.rel.byteOffset, s.rel.length), s.why);
+      const names = Buffer.from(batch.names.buffer, batch.names.byteOffset, batch.names.length);
+      const prints = batch.prints.split('\n');
+      let from = 0;
+      for (let i = 0; i < batch.ends.length; i++) {
+        const to = batch.ends[i]!;
+        const key = names.toString('hex', from, to);
+        const state = driftOf(recorded.get(key), prints[i]!);
+        recorded.delete(key);
+        yield { rel: names.subarray(from, to), state, pending: false };
+        from = to;
+      }
     }
   } else if (startStat.type === 'special') {
     onSkip(start, `skipped ${startStat.what}`);
   }
-  for (const [key, t] of tracked) {
-    if (seen.has(key) || !underStart(t.name, start)) continue;
-    if (t.deleted) {
-      yield { rel: t.name, state: 'deleted', pending: false, meta: null };
+  for (const [key, value] of recorded) {
+    const name = Buffer.from(key, 'hex');
+    if (!underStart(name, start)) continue;
+    if (value === '-') {
+      yield { rel: name, state: 'deleted', pending: false };
       continue;
     }
     // Not seen by the walk: gone, or now ignored or unreadable. Only a file that is really gone is a deletion.
-    const st = statPath(joinBytes(rootBuf, t.name));
-    if (st.type === 'missing' || st.type === 'dir') yield { rel: t.name, state: 'deleted', pending: true, meta: null };
+    const st = statPath(joinBytes(rootBuf, name));
+    if (st.type === 'missing' || st.type === 'dir') yield { rel: name, state: 'deleted', pending: true };
   }
 }

@@ -18,14 +18,14 @@ export function emptyCounts(): StageCounts {
 }
 
 /** Collect the changes (new, modified, deleted) below `start` in one tracked directory as staging entries. */
-export function collectChanges(ctx: Context, dir: DirectoryRow, start: Buffer, counts: StageCounts, out: StagedEntry[]): void {
+export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buffer, counts: StageCounts, out: StagedEntry[]): Promise<void> {
   const rootBuf = Buffer.from(dir.path);
   const now = Date.now();
   const onSkip = (rel: Buffer, why: string) => {
     counts.skipped++;
     ctx.reporter.warn(`${why}: ${displayName(joinBytes(rootBuf, rel))}`);
   };
-  for (const item of scanDirectory(ctx, dir, start, onSkip)) {
+  for await (const item of scanDirectory(ctx, dir, start, onSkip)) {
     const abs = joinBytes(rootBuf, item.rel);
     switch (item.state) {
       case 'untracked':
@@ -50,7 +50,7 @@ export function collectChanges(ctx: Context, dir: DirectoryRow, start: Buffer, c
 }
 
 /** `bt add PATH...`: stage new, modified and deleted files below each path. */
-export function stagePaths(ctx: Context, paths: string[]): StageCounts {
+export async function stagePaths(ctx: Context, paths: string[]): Promise<StageCounts> {
   const counts = emptyCounts();
   const entries: StagedEntry[] = [];
   const targets = paths.map((p) => {
@@ -60,16 +60,16 @@ export function stagePaths(ctx: Context, paths: string[]): StageCounts {
     if (!tracked && !hasBelow) requireExisting(loc.abs);
     return loc;
   });
-  for (const loc of targets) collectChanges(ctx, loc.directory, loc.rel, counts, entries);
+  for (const loc of targets) await collectChanges(ctx, loc.directory, loc.rel, counts, entries);
   ctx.staging.stageForBackup(entries);
   return counts;
 }
 
 /** `bt backup -a`: stage every change under every tracked directory. */
-export function stageAll(ctx: Context): StageCounts {
+export async function stageAll(ctx: Context): Promise<StageCounts> {
   const counts = emptyCounts();
   const entries: StagedEntry[] = [];
-  for (const dir of ctx.db.listDirectories()) collectChanges(ctx, dir, Buffer.alloc(0), counts, entries);
+  for (const dir of ctx.db.listDirectories()) await collectChanges(ctx, dir, Buffer.alloc(0), counts, entries);
   ctx.staging.stageForBackup(entries);
   return counts;
 }

@@ -23,7 +23,7 @@ export interface StatusResult {
 }
 
 /** The design's get_status: every file of a tracked directory (or the part below `p`) with its state. */
-export function getStatus(ctx: Context, p?: string): StatusResult {
+export async function getStatus(ctx: Context, p?: string): Promise<StatusResult> {
   // No path: the whole tracked directory holding the working directory, as git status shows the whole repository.
   const found = locate(ctx, p ?? '.', 'dir status');
   const loc = p === undefined ? { ...found, rel: Buffer.alloc(0) } : found;
@@ -34,7 +34,7 @@ export function getStatus(ctx: Context, p?: string): StatusResult {
   const summary: Record<FileState, number> = { staged: 0, modified: 0, untracked: 0, deleted: 0, backed_up: 0 };
   let dirty = false;
   const onSkip = (rel: Buffer, why: string) => ctx.reporter.warn(`${why}: ${displayName(joinBytes(rootBuf, rel))}`);
-  for (const item of scanDirectory(ctx, loc.directory, loc.rel, onSkip)) {
+  for await (const item of scanDirectory(ctx, loc.directory, loc.rel, onSkip)) {
     const isStaged = staged.has(joinBytes(rootBuf, item.rel).toString('latin1'));
     const state: FileState = isStaged && (item.state !== 'deleted' || item.pending) ? 'staged' : item.state;
     summary[state]++;

@@ -1,17 +1,7 @@
-import fs from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CopyJob, CopyReply } from './copy-worker.js';
-
-/** Where the compiled worker is: beside this module when built, under dist/ when this runs from source (tests). */
-function workerFile(): string | null {
-  for (const rel of ['./copy-worker.js', '../../dist/src/vault/copy-worker.js']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (fs.existsSync(p)) return p;
-  }
-  return null;
-}
+import { workerFile } from '../util/worker-file.js';
 
 interface Waiting {
   resolve(r: { id: string; size: number }): void;
@@ -29,7 +19,7 @@ export class CopyPool {
   private seq = 0;
   private readonly waiting = new Map<number, Waiting>();
   // BT_COPY_WORKERS=0 keeps copies on the main thread (for comparison and for constrained machines).
-  private readonly file = process.env.BT_COPY_WORKERS === '0' ? null : workerFile();
+  private readonly file = process.env.BT_COPY_WORKERS === '0' ? null : workerFile('vault/copy-worker.js');
   private broken: Error | null = null;
 
   get available(): boolean {

@@ -4,8 +4,8 @@ import { out, formatBytes, formatDuration } from '../output.js';
 
 export function addCommand(y: Argv): Argv {
   return y.command('add [paths..]', 'stage new, modified and deleted files (default .)', (b) => b.positional('paths', { type: 'string', array: true, default: ['.'] }),
-    typed((argv: GlobalArgs & { paths: string[] }) => withService(argv, (svc) => {
-      const c = svc.stage(argv.paths.length ? argv.paths : ['.']);
+    typed((argv: GlobalArgs & { paths: string[] }) => withService(argv, async (svc) => {
+      const c = await svc.stage(argv.paths.length ? argv.paths : ['.']);
       if (!argv.quiet) out(`staged ${c.added} new, ${c.modified} modified, ${c.deleted} deleted (${c.unchanged} unchanged)`);
     })));
 }

@@ -1,0 +1,66 @@
+import { compileIgnore } from './ignore.js';
+import { fingerprint } from './stat.js';
+import { walkFiles } from './walk.js';
+
+/** What a walk needs, in a form that can be posted to a worker thread. */
+export interface WalkSpec {
+  root: string;
+  /** Directories to walk below the root (bytes; an empty one is the root). */
+  starts: Uint8Array[];
+  /** Ignore patterns (config list and .btignore), compiled by whoever walks. */
+  patterns: string[];
+  /** Absolute paths never entered. */
+  exclude: string[];
+}
+
+/**
+ * A slice of a walk, packed so that posting it between threads copies a few
+ * large values rather than thousands of small objects: the relative names
+ * back to back in `names` (entry i ends at ends[i]), and their fingerprints
+ * joined by newlines (a fingerprint never holds one).
+ */
+export interface WalkBatch {
+  names: Uint8Array;
+  ends: Uint32Array;
+  prints: string;
+  skips: Array<{ rel: Uint8Array; why: string }>;
+}
+
+const BATCH = 2048;
+
+/**
+ * Walk synchronously, handing over a batch every BATCH files. With maxDepth,
+ * directories further down are handed to onDeferred instead (see walkFiles).
+ */
+export function walkInBatches(spec: WalkSpec, onBatch: (b: WalkBatch) => void, limit?: { maxDepth: number; onDeferred: (rel: Buffer) => void }): void {
+  let names: Buffer[] = [];
+  let prints: string[] = [];
+  let skips: WalkBatch['skips'] = [];
+  const flush = () => {
+    if (!names.length && !skips.length) return;
+    let total = 0;
+    for (const n of names) total += n.length;
+    // A fresh ArrayBuffer of its own (never the Buffer pool), so that it can be transferred.
+    const packed = new Uint8Array(total);
+    const ends = new Uint32Array(names.length);
+    let at = 0;
+    for (let i = 0; i < names.length; i++) {
+      packed.set(names[i]!, at);
+      at += names[i]!.length;
+      ends[i] = at;
+    }
+    onBatch({ names: packed, ends, prints: prints.join('\n'), skips });
+    names = [];
+    prints = [];
+    skips = [];
+  };
+  const ignore = compileIgnore(spec.patterns);
+  const starts = spec.starts.map((s) => Buffer.from(s.buffer, s.byteOffset, s.length));
+  const onSkip = (rel: Buffer, why: string) => skips.push({ rel: new Uint8Array(rel), why });
+  for (const e of walkFiles({ root: spec.root, starts, ignore, exclude: spec.exclude, onSkip, ...limit })) {
+    names.push(e.rel);
+    prints.push(fingerprint(e.meta));
+    if (names.length >= BATCH) flush();
+  }
+  flush();
+}
