@@ -126,6 +126,7 @@ async function benchCorpus(params: CorpusParams, opts: Options): Promise<CorpusR
   const name = path.basename(corpus.dir);
   const context = (tool: string): ToolContext => ({
     corpus,
+    workdir: opts.workdir,
     runDir: path.join(opts.workdir, 'run', name, tool),
     logDir: path.join(opts.workdir, 'logs', name),
     keep: opts.keep,

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { combine, measure, median, type Measurement } from './measure.js';
 import { verifyRestore, type Verification } from './verify.js';
 import { warmCorpus, type Corpus } from './corpus.js';
-import { log, discardDir, walkFiles, formatSeconds } from './util.js';
+import { log, discardDir, walkFiles, formatSeconds, waitForQuietFilesystem } from './util.js';
 
 const run = promisify(execFile);
 const HELP_RUNS = 5;
@@ -38,6 +38,8 @@ export interface ToolResult {
 
 export interface ToolContext {
   corpus: Corpus;
+  /** The benchmark's --workdir (probes and trash). */
+  workdir: string;
   runDir: string; // scratch space for this tool's home, repository and restore
   logDir: string;
   keep: boolean;
@@ -189,6 +191,8 @@ export async function runTool(plan: ToolPlan, ctx: ToolContext): Promise<ToolRes
   const target = path.join(ctx.runDir, 'restore');
   result.phases.setup = await runPhase(plan, ctx, 'setup', ctx.corpus.dir, target);
   await warmCorpus(ctx.corpus);
+  const probe = await waitForQuietFilesystem(ctx.workdir);
+  log(`file creation before ${plan.name}: ${probe.toFixed(0)} us per empty file`);
   result.phases.initial = await runPhase(plan, ctx, 'initial', ctx.corpus.dir, target);
   result.phases.unchanged = await runPhase(plan, ctx, 'unchanged', ctx.corpus.dir, target);
   result.storeBytes = await dirBytes(plan.storeDir);

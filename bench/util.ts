@@ -121,8 +121,43 @@ export async function openTrash(workdir: string): Promise<void> {
   const wait = last + SETTLE_MS - Date.now();
   if (wait > 0) {
     log(`waiting ${Math.ceil(wait / 1000)} s for the filesystem to settle after the last run's deletions (see bench/README.md)`);
-    await new Promise((r) => setTimeout(r, wait));
+    await sleep(wait);
   }
+}
+
+const PROBE_FILES = 1000;
+/** A new empty file takes about 50 us here on a settled filesystem and several times that after mass deletions. */
+const SETTLED_US = 120;
+const PROBE_EVERY_MS = 15_000;
+const PROBE_GIVE_UP_MS = 300_000;
+
+/**
+ * Before a tool's timed phases: create empty files until creating them is
+ * fast, since deletions made by anything else on the machine shortly before
+ * (a test run, say) slow down whichever tool runs next. The probe files go to
+ * the trash. Returns the last probe's microseconds per file, for the log.
+ */
+export async function waitForQuietFilesystem(workdir: string): Promise<number> {
+  const started = Date.now();
+  for (let i = 0; ; i++) {
+    const dir = path.join(workdir, `probe-${process.pid}-${i}`);
+    await fsp.mkdir(dir, { recursive: true });
+    const t0 = process.hrtime.bigint();
+    for (let f = 0; f < PROBE_FILES; f++) (await fsp.open(path.join(dir, String(f)), 'w')).close();
+    const us = Number(process.hrtime.bigint() - t0) / 1000 / PROBE_FILES;
+    await discardDir(dir);
+    if (us <= SETTLED_US) return us;
+    if (Date.now() - started > PROBE_GIVE_UP_MS) {
+      log(`file creation still slow (${us.toFixed(0)} us per file) after ${PROBE_GIVE_UP_MS / 1000} s: going on; timings that create many files are skewed`);
+      return us;
+    }
+    log(`file creation is slow (${us.toFixed(0)} us per file, settled is <= ${SETTLED_US}): recent deletions; waiting ${PROBE_EVERY_MS / 1000} s`);
+    await sleep(PROBE_EVERY_MS);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Move a scratch tree out of the way now; it is deleted by emptyTrash after the timed phases. */
