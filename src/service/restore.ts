@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ArchivedObjectError, BtError, IoError, NotFoundError, UsageError, VaultError, describeSystemError } from '../errors.js';
 import { displayName, joinBytes } from '../fsmgr/paths.js';
 import type { SnapshotRow } from '../db/types.js';
@@ -36,12 +36,17 @@ const CONCURRENCY = 8;
 
 /** Vaults for reading, in config order; one that cannot be opened is skipped while another can serve. */
 class VaultReader {
-  private vaults: Vault[] | null = null;
+  // One promise, so that the concurrent first fetches of a restore share one set of open vaults.
+  private opening: Promise<Vault[]> | null = null;
   private readonly openErrors: string[] = [];
   constructor(private readonly ctx: Context) {}
 
-  private async open(): Promise<Vault[]> {
-    if (this.vaults) return this.vaults;
+  private open(): Promise<Vault[]> {
+    this.opening ??= this.openAll();
+    return this.opening;
+  }
+
+  private async openAll(): Promise<Vault[]> {
     const out: Vault[] = [];
     for (const spec of this.ctx.config.vaults) {
       const v = await createVault(spec);
@@ -53,8 +58,13 @@ class VaultReader {
       }
     }
     if (!out.length) throw new VaultError(this.openErrors[0] ?? `no vault is configured: add one with 'bt config vault add'`);
-    this.vaults = out;
     return out;
+  }
+
+  async close(): Promise<void> {
+    const vaults = this.opening ? await this.opening.catch(() => []) : [];
+    // Nothing was written to a vault: a failure to close one has nothing to lose.
+    await Promise.all(vaults.map((v) => v.close().catch(() => undefined)));
   }
 
   /** Fetch an object into `out`, from the first vault that holds it intact. */
@@ -92,6 +102,8 @@ interface Writer {
   reader: VaultReader;
   opts: RestoreOptions;
   ownershipWarned: boolean;
+  /** Directories known to exist (latin1 keys map bytes one to one), so that a tree of many files costs one mkdir per directory. */
+  madeDirs: Set<string>;
   warn(msg: string): void;
 }
 
@@ -115,12 +127,20 @@ function applyMetadata(w: Writer, p: Buffer, s: SnapshotRow): void {
   else fs.utimesSync(p, atime, mtime);
 }
 
+// Temp names: unique to this process (pid and a random tag, as a stale temp file of a dead process may remain) and a counter.
+const TMP_PREFIX = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+let tmpSeq = 0;
+
 /** Write one version at `dest`: temp file, verified content, metadata, rename. */
 async function writeVersion(w: Writer, s: SnapshotRow, dest: Buffer): Promise<void> {
   const slash = dest.lastIndexOf(0x2f);
   const dirBuf = slash > 0 ? dest.subarray(0, slash) : Buffer.from('/');
-  const tmpPath = joinBytes(dirBuf, Buffer.from(`.bt-tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}.restore`));
-  fs.mkdirSync(dirBuf, { recursive: true });
+  const tmpPath = joinBytes(dirBuf, Buffer.from(`.bt-tmp-${TMP_PREFIX}-${tmpSeq++}.restore`));
+  const dirKey = dirBuf.toString('latin1');
+  if (!w.madeDirs.has(dirKey)) {
+    fs.mkdirSync(dirBuf, { recursive: true });
+    w.madeDirs.add(dirKey);
+  }
   try {
     if (s.fileType === 'symlink') fs.symlinkSync(s.linkTarget!, tmpPath);
     else await w.reader.fetch(s.contentId!, tmpPath);
@@ -142,6 +162,38 @@ function exists(p: Buffer): boolean {
 
 function syncTarget(p: string): void {
   spawnSync('sync', ['-f', p], { stdio: 'ignore' });
+}
+
+/** Bytes written between background flushes of a large restore. */
+const FLUSH_EVERY = 256 * 1024 * 1024;
+
+/**
+ * Starts a flush of the target's filesystem (`sync -f`, in a child process)
+ * after every FLUSH_EVERY bytes while the restore goes on, one at a time, so
+ * that the disk writes overlap the restore and the final sync has little
+ * left to wait for.
+ */
+class BackgroundFlush {
+  private pending = 0;
+  private running: Promise<void> | null = null;
+  constructor(private readonly target: string) {}
+
+  wrote(n: number): void {
+    this.pending += n;
+    if (this.pending < FLUSH_EVERY || this.running) return;
+    this.pending = 0;
+    this.running = new Promise<void>((resolve) => {
+      const child = spawn('sync', ['-f', this.target], { stdio: 'ignore' });
+      child.on('error', () => resolve());
+      child.on('exit', () => resolve());
+    }).finally(() => {
+      this.running = null;
+    });
+  }
+
+  async finish(): Promise<void> {
+    await this.running;
+  }
 }
 
 /** Pick one version of a file: by checksum prefix, by time, or the latest backed up. */
@@ -169,12 +221,21 @@ export function chooseVersion(versions: SnapshotRow[], opts: RestoreOptions, dis
 
 /** `bt restore PATH`: one file (next to the original, or into --target) or a directory (into --target). */
 export async function restore(ctx: Context, p: string, opts: RestoreOptions): Promise<RestoreResult> {
+  const reader = new VaultReader(ctx);
+  try {
+    return await restoreWith(ctx, p, opts, reader);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader: VaultReader): Promise<RestoreResult> {
   const started = Date.now();
   const loc = locate(ctx, p, 'restore', true);
   const dirRoot = Buffer.from(loc.directory.path);
   const file = loc.rel.length ? ctx.db.findFile(loc.directory.id, loc.rel) : null;
   const target = opts.target !== undefined ? ctx.resolve(opts.target) : undefined;
-  const writer: Writer = { reader: new VaultReader(ctx), opts, ownershipWarned: false, warn: (m) => ctx.reporter.warn(m) };
+  const writer: Writer = { reader, opts, ownershipWarned: false, madeDirs: new Set(), warn: (m) => ctx.reporter.warn(m) };
   ctx.takeLock('restore');
 
   if (file) {
@@ -192,25 +253,28 @@ export async function restore(ctx: Context, p: string, opts: RestoreOptions): Pr
   if (opts.checksum !== undefined) throw new UsageError(`--checksum selects a version of one file; ${loc.abs} is a directory (use --at)`);
   const at = opts.at !== undefined ? parseAt(opts.at) : Date.now() + 60_000;
   // Two streaming passes over the versions (check, then restore) keep memory flat however large the tree.
-  const inScope = function* (when: number) {
-    for (const x of ctx.db.iterSnapshotsAt(loc.directory.id, when)) if (underStart(x.file.name, loc.rel)) yield x;
+  // The first pass reads names only; the second reads whole versions as it restores them.
+  const namesInScope = function* (when: number) {
+    for (const x of ctx.db.iterNamesAt(loc.directory.id, when)) if (underStart(x.name, loc.rel)) yield x;
   };
   const targetBuf = Buffer.from(target ?? '/');
+  // A target that does not exist yet cannot hold a file in the way.
+  const checkClash = target !== undefined && !opts.overwrite && exists(targetBuf);
   let total = 0;
   let live = 0;
   let clash: Buffer | null = null;
-  for (const x of inScope(at)) {
+  for (const x of namesInScope(at)) {
     total++;
-    if (x.snapshot.deleted) continue;
+    if (x.deleted) continue;
     live++;
-    if (target !== undefined && !opts.overwrite && clash === null) {
-      const dest = joinBytes(targetBuf, x.file.name);
+    if (checkClash && clash === null) {
+      const dest = joinBytes(targetBuf, x.name);
       if (exists(dest)) clash = dest;
     }
   }
   if (total === 0) {
     let anyEver = false;
-    for (const _ of inScope(Number.MAX_SAFE_INTEGER)) {
+    for (const _ of namesInScope(Number.MAX_SAFE_INTEGER)) {
       anyEver = true;
       break;
     }
@@ -220,12 +284,15 @@ export async function restore(ctx: Context, p: string, opts: RestoreOptions): Pr
   if (target === undefined) throw new UsageError(`restoring a directory needs --target DIR`);
   if (clash) throw new UsageError(`${displayName(clash)} exists: use --overwrite to replace files in ${target}`);
   const jobs = (function* () {
-    for (const x of inScope(at)) if (!x.snapshot.deleted) yield { s: x.snapshot, dest: joinBytes(targetBuf, x.file.name) };
+    for (const x of ctx.db.iterSnapshotsAt(loc.directory.id, at)) {
+      if (!x.snapshot.deleted && underStart(x.file.name, loc.rel)) yield { s: x.snapshot, dest: joinBytes(targetBuf, x.file.name) };
+    }
   })();
   fs.mkdirSync(target, { recursive: true });
   let done = 0;
   let bytes = 0;
   const archived: ArchivedObjectError[] = [];
+  const flusher = new BackgroundFlush(target);
   await runPool(jobs, CONCURRENCY, async (j) => {
     try {
       await writeVersion(writer, j.s, j.dest);
@@ -237,8 +304,10 @@ export async function restore(ctx: Context, p: string, opts: RestoreOptions): Pr
     }
     done++;
     bytes += j.s.size;
+    flusher.wrote(j.s.size);
     ctx.reporter.progress({ phase: 'restore', files: done, bytes, totalFiles: live });
   }).finally(() => ctx.reporter.progressDone());
+  await flusher.finish();
   syncTarget(target);
   if (archived.length) {
     const seen = new Set<string>();

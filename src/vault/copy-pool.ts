@@ -30,7 +30,7 @@ export class CopyPool {
     const n = Math.max(2, Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
     for (let i = 0; i < n; i++) {
       // A copy worker holds one 1 MiB buffer and a hash: a small heap keeps each thread's memory small.
-      const w = new Worker(this.file!, { resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 } });
+      const w = new Worker(this.file!, { resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8 } });
       w.unref();
       w.on('message', (r: CopyReply) => {
         const wait = this.waiting.get(r.seq);
@@ -55,11 +55,11 @@ export class CopyPool {
   }
 
   /** Copy `src` to the new file `dst`, returning the SHA-256 and length of the bytes written. */
-  copy(src: Buffer | string, dst: string): Promise<{ id: string; size: number }> {
+  copy(src: Buffer | string, dst: Buffer | string): Promise<{ id: string; size: number }> {
     if (this.broken) return Promise.reject(this.broken);
     if (this.workers.length === 0) this.start();
     const seq = this.seq++;
-    const job: CopyJob = { seq, src: typeof src === 'string' ? Buffer.from(src) : src, dst };
+    const job: CopyJob = { seq, src: latin1(src), dst: latin1(dst) };
     // The least busy worker, so that one large file does not hold up the small ones queued behind it.
     let i = 0;
     for (let j = 1; j < this.load.length; j++) if (this.load[j]! < this.load[i]!) i = j;
@@ -79,4 +79,9 @@ export class CopyPool {
     this.load = [];
     await Promise.all(ws.map((w) => w.terminate()));
   }
+}
+
+/** A path's bytes as a latin1 string (one char per byte), for the worker to turn back into the same bytes. */
+function latin1(p: Buffer | string): string {
+  return (typeof p === 'string' ? Buffer.from(p) : p).toString('latin1');
 }

@@ -8,7 +8,8 @@ import { parentPort } from 'node:worker_threads';
 
 export interface CopyJob {
   seq: number;
-  src: Uint8Array;
+  /** Paths as latin1 strings, one char per byte: a string clones cheaply, while a small Buffer would carry its whole 8 KiB pool slab across. */
+  src: string;
   dst: string;
 }
 
@@ -17,11 +18,11 @@ export type CopyReply = { seq: number; id: string; size: number } | { seq: numbe
 const CHUNK = 1 << 20;
 const buf = Buffer.allocUnsafe(CHUNK);
 
-function copy(src: Uint8Array, dst: string): { id: string; size: number } {
+function copy(src: string, dst: string): { id: string; size: number } {
   const hash = crypto.createHash('sha256');
-  const inp = fs.openSync(Buffer.from(src), 'r');
+  const inp = fs.openSync(Buffer.from(src, 'latin1'), 'r');
   try {
-    const out = fs.openSync(dst, 'wx', 0o600);
+    const out = fs.openSync(Buffer.from(dst, 'latin1'), 'wx', 0o600);
     try {
       let size = 0;
       for (;;) {
@@ -47,7 +48,7 @@ parentPort?.on('message', (job: CopyJob) => {
     reply = { seq: job.seq, ...copy(job.src, job.dst) };
   } catch (err) {
     try {
-      fs.rmSync(job.dst, { force: true });
+      fs.rmSync(Buffer.from(job.dst, 'latin1'), { force: true });
     } catch {
       // the temp file is cleared by the next open of the vault
     }
