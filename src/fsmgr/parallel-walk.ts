@@ -14,7 +14,7 @@ export interface WalkRequest {
   exclude: string[];
 }
 
-const WORKER = workerFile('fsmgr/walk-worker.js');
+const WORKER = workerFile('fsmgr/walk-worker');
 // One worker by default: on two cores, the walk on one and the database on the other measured
 // faster than two walk workers, which compete with the main thread and each pay a thread start.
 function workerCount(): number {

@@ -19,7 +19,7 @@ export class CopyPool {
   private seq = 0;
   private readonly waiting = new Map<number, Waiting>();
   // BT_COPY_WORKERS=0 keeps copies on the main thread (for comparison and for constrained machines).
-  private readonly file = process.env.BT_COPY_WORKERS === '0' ? null : workerFile('vault/copy-worker.js');
+  private readonly file = process.env.BT_COPY_WORKERS === '0' ? null : workerFile('vault/copy-worker');
   private broken: Error | null = null;
 
   get available(): boolean {
