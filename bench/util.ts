@@ -126,7 +126,7 @@ export async function openTrash(workdir: string): Promise<void> {
 }
 
 const PROBE_FILES = 1000;
-/** A new empty file takes 50-130 us here on a settled filesystem (it varies with the host), and several times that after mass deletions. */
+/** A new empty file takes 50-140 us here on a settled filesystem (it varies with the host), and several times that after mass deletions. */
 const SETTLED_US = 150;
 const PROBE_EVERY_MS = 15_000;
 const PROBE_GIVE_UP_MS = 300_000;

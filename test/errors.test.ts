@@ -121,6 +121,37 @@ describe('bad input', () => {
     });
   });
 
+  describe('a restore whose flush to disk fails', () => {
+    // A `sync` that always fails stands in for a disk that reports a write-back error.
+    function failingSyncPath(): string {
+      const bin = path.join(env.work, 'failing-sync-bin');
+      fs.mkdirSync(bin, { recursive: true });
+      fs.writeFileSync(path.join(bin, 'sync'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+      return `${bin}:${env.env.PATH}`;
+    }
+    it('fails with one line naming the target and exit 6, for a directory and for a file', () => {
+      const target = path.join(env.work, 'flush-target');
+      const PATH = failingSyncPath();
+      try {
+        const r = env.run(['restore', src, '--target', target], { cwd: src, env: { PATH } });
+        expect(expectCleanError(r, { code: 6, match: `cannot flush the restored files to disk at ${target}` })).toEqual([]);
+        const one = env.run(['restore', 'f.txt', '--target', target, '--overwrite'], { cwd: src, env: { PATH } });
+        expect(expectCleanError(one, { code: 6, match: 'cannot flush the restored files to disk' })).toEqual([]);
+      } finally {
+        fs.rmSync(target, { recursive: true, force: true });
+      }
+    });
+    it('succeeds with a working sync (the same restore)', () => {
+      const target = path.join(env.work, 'flush-target');
+      try {
+        ok(env.run(['restore', src, '--target', target], { cwd: src }));
+        expect(fs.readFileSync(path.join(target, 'sub', 'g.txt'), 'utf8')).toBe('g');
+      } finally {
+        fs.rmSync(target, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('unknown commands and options (exit 2)', () => {
     it('unknown command', () => bad(['frobnicate'], { code: 2, match: 'frobnicate' }));
     it('unknown dir subcommand', () => bad(['dir', 'frob'], { code: 2 }));

@@ -26,6 +26,8 @@ export async function main(args: string[]): Promise<void> {
     .scriptName('bt')
     .usage('bt: content-addressed personal backups\n\nUsage: bt <command> [options]')
     .version(VERSION)
+    // bt's own messages are English: yargs' are too, in the bundle and in the tsc output alike.
+    .locale('en')
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only errors and requested output', global: true })
     .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show details, stack traces on errors', global: true })
     .command('config', 'configuration and vaults', (y) => configCommand(y))

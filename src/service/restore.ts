@@ -1,7 +1,5 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
 import { ArchivedObjectError, BtError, IoError, NotFoundError, UsageError, VaultError, describeSystemError } from '../errors.js';
 import { displayName, joinBytes } from '../fsmgr/paths.js';
 import type { SnapshotRow } from '../db/types.js';
@@ -11,6 +9,7 @@ import type { Context } from './context.js';
 import { checksumOf } from './history.js';
 import { locate } from './locate.js';
 import { runPool } from './pool.js';
+import { syncFilesystem } from '../util/sync-fs.js';
 import { underStart } from './scan.js';
 import { isoFromMs, parseAt } from './time.js';
 
@@ -160,39 +159,40 @@ function exists(p: Buffer): boolean {
   return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
 }
 
-function syncTarget(p: string): void {
-  spawnSync('sync', ['-f', p], { stdio: 'ignore' });
-}
-
 /** Bytes written between background flushes of a large restore. */
 const FLUSH_EVERY = 256 * 1024 * 1024;
 
 /**
- * Starts a flush of the target's filesystem (`sync -f`, in a child process)
- * after every FLUSH_EVERY bytes while the restore goes on, one at a time, so
- * that the disk writes overlap the restore and the final sync has little
- * left to wait for.
+ * Flushes of the target's filesystem. While a large restore runs, one starts
+ * after every FLUSH_EVERY bytes (one at a time), so that the disk writes
+ * overlap the restore and the final flush has little left to wait for. A
+ * failed flush (a write-back error is reported to one flush only) fails the
+ * restore at the end: restored files that may not be on disk are no restore.
  */
-class BackgroundFlush {
+class TargetFlush {
   private pending = 0;
   private running: Promise<void> | null = null;
+  private failed = false;
   constructor(private readonly target: string) {}
 
   wrote(n: number): void {
     this.pending += n;
     if (this.pending < FLUSH_EVERY || this.running) return;
     this.pending = 0;
-    this.running = new Promise<void>((resolve) => {
-      const child = spawn('sync', ['-f', this.target], { stdio: 'ignore' });
-      child.on('error', () => resolve());
-      child.on('exit', () => resolve());
-    }).finally(() => {
+    this.running = this.flush().finally(() => {
       this.running = null;
     });
   }
 
+  private async flush(): Promise<void> {
+    if (!(await syncFilesystem(this.target))) this.failed = true;
+  }
+
+  /** Wait for a running flush, flush once more, and throw if any flush failed. */
   async finish(): Promise<void> {
     await this.running;
+    await this.flush();
+    if (this.failed) throw new IoError(`cannot flush the restored files to disk at ${this.target} (sync failed): check the disk and restore again with --overwrite`);
   }
 }
 
@@ -246,7 +246,8 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
     const dest = target !== undefined ? joinBytes(Buffer.from(target), loc.rel) : Buffer.concat([joinBytes(dirRoot, loc.rel), Buffer.from('.' + checksum.slice(0, 12))]);
     if (exists(dest) && !opts.overwrite) throw new UsageError(`${displayName(dest)} exists: use --overwrite to replace it`);
     await writeVersion(writer, s, dest);
-    syncTarget(path.dirname(dest.toString('utf8')));
+    // Any path on the same filesystem will do for syncfs; the destination's name may not be valid UTF-8.
+    await new TargetFlush(target ?? loc.directory.path).finish();
     return { kind: 'file', files: 1, bytes: s.size, destination: dest, checksum, durationMs: Date.now() - started };
   }
 
@@ -292,7 +293,7 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
   let done = 0;
   let bytes = 0;
   const archived: ArchivedObjectError[] = [];
-  const flusher = new BackgroundFlush(target);
+  const flusher = new TargetFlush(target);
   await runPool(jobs, CONCURRENCY, async (j) => {
     try {
       await writeVersion(writer, j.s, j.dest);
@@ -308,7 +309,6 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
     ctx.reporter.progress({ phase: 'restore', files: done, bytes, totalFiles: live });
   }).finally(() => ctx.reporter.progressDone());
   await flusher.finish();
-  syncTarget(target);
   if (archived.length) {
     const seen = new Set<string>();
     for (const a of archived) if (!seen.has(a.key)) {

@@ -50,8 +50,17 @@ export class CopyPool {
 
   private fail(err: Error): void {
     this.broken = err;
+    // Stop the other workers too: a job still queued there must not write after its caller has moved on.
+    for (const w of this.workers) void w.terminate();
+    this.workers = [];
+    this.load = [];
+    this.rejectWaiting(err);
+  }
+
+  private rejectWaiting(err: Error): void {
     for (const w of this.waiting.values()) w.reject(err);
     this.waiting.clear();
+    this.owner.clear();
   }
 
   /** Copy `src` to the new file `dst`, returning the SHA-256 and length of the bytes written. */
@@ -78,6 +87,7 @@ export class CopyPool {
     this.workers = [];
     this.load = [];
     await Promise.all(ws.map((w) => w.terminate()));
+    this.rejectWaiting(new Error('the copy pool was closed'));
   }
 }
 

@@ -22,7 +22,10 @@ function copy(src: string, dst: string): { id: string; size: number } {
   const hash = crypto.createHash('sha256');
   const inp = fs.openSync(Buffer.from(src, 'latin1'), 'r');
   try {
-    const out = fs.openSync(Buffer.from(dst, 'latin1'), 'wx', 0o600);
+    const dstPath = Buffer.from(dst, 'latin1');
+    // Only a file this job created is removed on failure: dst may be another job's (EEXIST).
+    const out = fs.openSync(dstPath, 'wx', 0o600);
+    let complete = false;
     try {
       let size = 0;
       for (;;) {
@@ -33,12 +36,22 @@ function copy(src: string, dst: string): { id: string; size: number } {
         while (off < n) off += fs.writeSync(out, buf, off, n - off);
         size += n;
       }
+      complete = true;
       return { id: hash.digest('hex'), size };
     } finally {
       fs.closeSync(out);
+      if (!complete) removeQuietly(dstPath);
     }
   } finally {
     fs.closeSync(inp);
+  }
+}
+
+function removeQuietly(p: Buffer): void {
+  try {
+    fs.rmSync(p, { force: true });
+  } catch {
+    // the temp file is cleared by the next open of the vault
   }
 }
 
@@ -47,11 +60,6 @@ parentPort?.on('message', (job: CopyJob) => {
   try {
     reply = { seq: job.seq, ...copy(job.src, job.dst) };
   } catch (err) {
-    try {
-      fs.rmSync(Buffer.from(job.dst, 'latin1'), { force: true });
-    } catch {
-      // the temp file is cleared by the next open of the vault
-    }
     const e = err as NodeJS.ErrnoException;
     reply = { seq: job.seq, code: e.code ?? 'EUNKNOWN', message: e.message ?? String(err) };
   }

@@ -3,11 +3,11 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { VaultError, NotFoundError, describeSystemError } from '../errors.js';
 import { CopyPool } from './copy-pool.js';
 import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault } from './vault.js';
 import { pidAlive } from '../util/pid.js';
+import { syncFilesystem } from '../util/sync-fs.js';
 
 const CHUNK = 1 << 20;
 const SMALL_OBJECT = 1 << 20;
@@ -234,7 +234,7 @@ export class FileSystemVault implements Vault {
     const current = (async () => {
       await previous;
       if (batch.length === 0) return;
-      await syncFilesystem(path.join(this.root, 'tmp'));
+      await syncVaultFilesystem(path.join(this.root, 'tmp'));
       const shards = new Set<string>();
       for (const [id, tmp] of batch) {
         const final = this.contentPath(id);
@@ -245,7 +245,7 @@ export class FileSystemVault implements Vault {
         }
         fs.renameSync(tmp, final);
       }
-      await syncFilesystem(path.join(this.root, 'content'));
+      await syncVaultFilesystem(path.join(this.root, 'content'));
       for (const [id] of batch) this.flushing.delete(id);
     })();
     this.lastFlush = current;
@@ -363,23 +363,8 @@ function syncFile(p: string): void {
   }
 }
 
-/**
- * syncfs(2) of the filesystem holding `p`. Node has no binding; coreutils'
- * `sync -f` is that one call. Run without blocking, so that reading and
- * hashing go on while the disk catches up.
- */
-async function syncFilesystem(p: string): Promise<void> {
-  if ((await run('sync', ['-f', p])) === 0) return;
-  // An old coreutils without -f: the whole-system sync is a superset.
-  if ((await run('sync', [])) !== 0) throw new VaultError(`cannot sync the vault filesystem at ${p}`);
-}
-
-function run(cmd: string, args: string[]): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: 'ignore' });
-    child.on('error', () => resolve(-1));
-    child.on('close', (code) => resolve(code ?? -1));
-  });
+async function syncVaultFilesystem(p: string): Promise<void> {
+  if (!(await syncFilesystem(p))) throw new VaultError(`cannot sync the vault filesystem at ${p}`);
 }
 
 async function copyHashingSized(src: Buffer | string, dst: string): Promise<{ id: string; size: number }> {
