@@ -206,6 +206,21 @@ describe('bt add', () => {
     expect(ok(env.run(['add', path.join(d, 'b'), path.join(d, 'c', '3')])).stdout.trim()).toBe('staged 2 new, 0 modified, 0 deleted (0 unchanged)');
   });
 
+  it('overlapping paths (a directory, a file inside it, the same path twice) stage each file once; two adds of the same files back up each once', () => {
+    const env = makeEnv();
+    initConfig(env);
+    const d = path.join(env.work, 'overlap');
+    writeTree(d, [{ path: 'a/1', content: '1' }, { path: 'a/b/2', content: '2' }, { path: 'c', content: 'c' }]);
+    ok(env.run(['dir', 'init', d]));
+    expect(ok(env.run(['add', 'a', 'a/b', 'a/b/2', 'c', 'c', '.'], { cwd: d })).stdout.trim()).toBe('staged 3 new, 0 modified, 0 deleted (0 unchanged)');
+    ok(env.run(['add', 'a'], { cwd: d }));
+    expect(stagingFiles(env)).toHaveLength(2);
+    expect(ok(env.run(['backup'])).stdout).toMatch(/^backup: 3 files, 3 new versions,/);
+    expect(stagingFiles(env)).toEqual([]);
+    const log = JSON.parse(ok(env.run(['log', path.join(d, 'a', 'b', '2'), '--json'])).stdout);
+    expect(log).toHaveLength(1);
+  });
+
   it('add of a deleted path stages its deletion', () => {
     const env = makeEnv();
     initConfig(env);

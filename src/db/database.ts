@@ -201,18 +201,6 @@ export class Database {
     return f;
   }
 
-  /** Every file of a directory with its current version, keyed by name in latin1 (a lossless byte-to-string map). */
-  trackedFiles(directoryId: string): Map<string, TrackedFile> {
-    let stmt = this.stmts.get('tracked');
-    if (!stmt) {
-      stmt = this.db.prepare(`${TRACKED_SELECT} WHERE f.directory_id = ?`).raw(true);
-      this.stmts.set('tracked', stmt);
-    }
-    const out = new Map<string, TrackedFile>();
-    for (const r of stmt.iterate(directoryId) as Iterable<unknown[]>) out.set((r[0] as Buffer).toString('latin1'), toTracked(r));
-    return out;
-  }
-
   /**
    * What drift detection needs of every file of a directory: its name in hex
    * → the fingerprint of its current snapshot (the same string as fsmgr's

@@ -23,8 +23,6 @@ const COMMIT_FILES = 10_000;
 const COMMIT_BYTES = 1024 * 1024 * 1024;
 const COMMIT_MS = 10_000;
 const READ_CHUNK = 1 << 20;
-/** Runs storing at least this many files load each directory's files in one query instead of one query per file. */
-const BULK_LOOKUP = 2000;
 
 export interface BackupFailure {
   path: string;
@@ -137,9 +135,8 @@ class BackupRun {
     };
   }
 
-  async process(entries: StagedEntry[]): Promise<BackupSummary> {
-    const total = entries.length;
-    this.bulkLookup = total >= BULK_LOOKUP;
+  /** Process `entries` (streamed from the staging batches; `total` of them at most). */
+  async process(entries: Iterable<StagedEntry>, total: number): Promise<BackupSummary> {
     await Promise.all(this.vaults.up.map((v) => v.expectPuts?.(total)));
     await runPool(entries, CONCURRENCY, async (entry) => {
       try {
@@ -323,30 +320,29 @@ class BackupRun {
   private readonly freeBuffers: Buffer[] = [];
 
   /**
-   * Each directory's files with their current versions, as far as this run
-   * has needed them. A large run loads a directory's files in one query; a
-   * small one looks up just the files it stores, so that backing up a few
-   * changes does not pay for every file the directory holds.
+   * Files looked up since the last commit, with their current versions, and
+   * what record() made current in the commit under way. Cleared when a
+   * commit starts recording, as the database then holds everything earlier:
+   * memory stays bounded by one commit's files however large the run.
    */
-  private readonly trackedByDir = new Map<string, Map<string, TrackedFile | null>>();
-  private bulkLookup = false;
+  private trackedByDir = new Map<string, Map<string, TrackedFile | null>>();
   private lookup(dir: DirectoryRow, rel: Buffer): TrackedFile | null {
     const key = rel.toString('latin1');
     let m = this.trackedByDir.get(dir.id);
     if (!m) {
-      m = this.bulkLookup ? this.ctx.db.trackedFiles(dir.id) : new Map();
+      m = new Map();
       this.trackedByDir.set(dir.id, m);
     }
     let t = m.get(key);
     if (t === undefined) {
-      t = this.bulkLookup ? null : this.ctx.db.trackedFile(dir.id, rel);
+      t = this.ctx.db.trackedFile(dir.id, rel);
       m.set(key, t);
     }
     return t;
   }
 
   private remember(dir: DirectoryRow, rel: Buffer, t: TrackedFile): void {
-    this.lookup(dir, rel); // loads the directory's map when this run loads in bulk
+    this.lookup(dir, rel);
     this.trackedByDir.get(dir.id)!.set(rel.toString('latin1'), t);
   }
 
@@ -376,6 +372,7 @@ class BackupRun {
   private record(batch: Outcome[], durable: Set<string>): void {
     const db = this.ctx.db;
     const now = Date.now();
+    this.trackedByDir = new Map();
     db.transaction(() => {
       let changed = false;
       for (const o of batch) {
@@ -452,13 +449,12 @@ export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<B
   const started = Date.now();
   ctx.takeLock('backup');
   const staged = opts.all ? await stageAll(ctx) : null;
-  const set = ctx.staging.load();
-  const entries = [...set.entries.values()];
+  const set = ctx.staging.openBatches();
   const active = ctx.db.listDirectories();
   const dirs: DirPrefix[] = active
     .map((dir) => ({ dir, prefix: Buffer.from(dir.path === '/' ? '/' : dir.path + '/') }))
     .sort((a, b) => b.prefix.length - a.prefix.length);
-  if (entries.length === 0 && ctx.db.getMeta('metadata_dirty') !== '1' && !anyVaultBehind(ctx)) {
+  if (set.count === 0 && ctx.db.getMeta('metadata_dirty') !== '1' && !anyVaultBehind(ctx)) {
     const summary: BackupSummary = {
       runId: '', status: 'nothing', files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0,
       durationMs: Date.now() - started, staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0,
@@ -473,7 +469,7 @@ export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<B
     const run = new BackupRun(ctx, vaults, dirs, staged);
     let summary: BackupSummary;
     try {
-      await run.process(entries);
+      await run.process(ctx.staging.entries(set), set.count);
       for (const v of vaults.up) summaryCatchUp(await catchUpVault(ctx, vaults, v), run);
       ctx.staging.complete(set, run.remaining);
       summary = run.finish(run.remaining.length ? 'partial' : 'ok');

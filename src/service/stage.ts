@@ -3,7 +3,7 @@ import type { StagedEntry } from '../staging/staging-area.js';
 import type { DirectoryRow } from '../db/types.js';
 import type { Context } from './context.js';
 import { locate, requireExisting } from './locate.js';
-import { scanDirectory } from './scan.js';
+import { scanDirectory, underStart } from './scan.js';
 
 export interface StageCounts {
   added: number;
@@ -17,8 +17,13 @@ export function emptyCounts(): StageCounts {
   return { added: 0, modified: 0, deleted: 0, unchanged: 0, skipped: 0 };
 }
 
+/** Where collected entries go: a staging batch being written, or a list. */
+export interface EntrySink {
+  add(e: StagedEntry): void;
+}
+
 /** Collect the changes (new, modified, deleted) below `start` in one tracked directory as staging entries. */
-export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buffer, counts: StageCounts, out: StagedEntry[]): Promise<void> {
+export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buffer, counts: StageCounts, out: EntrySink): Promise<void> {
   const rootBuf = Buffer.from(dir.path);
   const now = Date.now();
   const onSkip = (rel: Buffer, why: string) => {
@@ -30,16 +35,16 @@ export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buf
     switch (item.state) {
       case 'untracked':
         counts.added++;
-        out.push({ abs, op: 'upsert', stagedAt: now });
+        out.add({ abs, op: 'upsert', stagedAt: now });
         break;
       case 'modified':
         counts.modified++;
-        out.push({ abs, op: 'upsert', stagedAt: now });
+        out.add({ abs, op: 'upsert', stagedAt: now });
         break;
       case 'deleted':
         if (item.pending) {
           counts.deleted++;
-          out.push({ abs, op: 'delete', stagedAt: now });
+          out.add({ abs, op: 'delete', stagedAt: now });
         }
         break;
       case 'backed_up':
@@ -51,8 +56,6 @@ export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buf
 
 /** `bt add PATH...`: stage new, modified and deleted files below each path. */
 export async function stagePaths(ctx: Context, paths: string[]): Promise<StageCounts> {
-  const counts = emptyCounts();
-  const entries: StagedEntry[] = [];
   const targets = paths.map((p) => {
     const loc = locate(ctx, p, 'add');
     const tracked = loc.rel.length > 0 && ctx.db.findFile(loc.directory.id, loc.rel);
@@ -60,16 +63,26 @@ export async function stagePaths(ctx: Context, paths: string[]): Promise<StageCo
     if (!tracked && !hasBelow) requireExisting(loc.abs);
     return loc;
   });
-  for (const loc of targets) await collectChanges(ctx, loc.directory, loc.rel, counts, entries);
-  ctx.staging.stageForBackup(entries);
-  return counts;
+  // A path inside another one given (or given twice) is walked once, so that a batch names each file once.
+  const outer = targets.filter((t, i) => !targets.some((o, j) => j !== i && o.directory.id === t.directory.id && underStart(t.rel, o.rel) && (!o.rel.equals(t.rel) || j < i)));
+  return stageInto(ctx, outer.map((loc) => ({ dir: loc.directory, start: loc.rel })));
 }
 
 /** `bt backup -a`: stage every change under every tracked directory. */
 export async function stageAll(ctx: Context): Promise<StageCounts> {
+  return stageInto(ctx, ctx.db.listDirectories().map((dir) => ({ dir, start: Buffer.alloc(0) })));
+}
+
+/** Walk each part and write what changed into one new staging batch as it is found. */
+async function stageInto(ctx: Context, parts: Array<{ dir: DirectoryRow; start: Buffer }>): Promise<StageCounts> {
   const counts = emptyCounts();
-  const entries: StagedEntry[] = [];
-  for (const dir of ctx.db.listDirectories()) await collectChanges(ctx, dir, Buffer.alloc(0), counts, entries);
-  ctx.staging.stageForBackup(entries);
+  const batch = ctx.staging.newBatch();
+  try {
+    for (const { dir, start } of parts) await collectChanges(ctx, dir, start, counts, batch);
+  } catch (err) {
+    batch.abort();
+    throw err;
+  }
+  batch.commit();
   return counts;
 }

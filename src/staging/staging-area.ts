@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { writeFileAtomic } from '../fsmgr/atomic.js';
+import { fsyncDir, tempSibling, writeFileAtomic } from '../fsmgr/atomic.js';
 
 export type StagedOp = 'upsert' | 'delete';
 
@@ -18,6 +18,18 @@ export interface StagedSet {
   /** Latest operation per path, keyed by the path's latin1 form. */
   entries: Map<string, StagedEntry>;
 }
+
+/** The batch files of a backup, oldest first, read entry by entry (StagingArea.entries). */
+export interface StagedBatches {
+  batches: string[];
+  /** Entries in those batches; a path staged by two batches counts twice. */
+  count: number;
+}
+
+/** Bytes read from a batch file at a time. */
+const READ_CHUNK = 1 << 20;
+/** Bytes of lines a BatchWriter buffers before writing them out. */
+const WRITE_CHUNK = 256 * 1024;
 
 /**
  * The file-based staging area. Each `bt add` appends one batch file (written
@@ -42,10 +54,43 @@ export class StagingArea {
 
   stageForBackup(entries: StagedEntry[]): void {
     if (entries.length === 0) return;
-    const lines = entries.map((e) => JSON.stringify({ p: e.abs.toString('base64'), op: e.op, t: e.stagedAt })).join('\n') + '\n';
-    // Names sort by time so that a later add wins over an earlier one.
-    const name = `${Date.now().toString().padStart(15, '0')}-${process.hrtime.bigint().toString().padStart(20, '0')}-${crypto.randomBytes(4).toString('hex')}.jsonl`;
-    writeFileAtomic(path.join(this.dir, name), lines);
+    const lines = entries.map(entryLine).join('');
+    writeFileAtomic(path.join(this.dir, batchName()), lines);
+  }
+
+  /** A new batch written as entries come, so that staging a large tree never holds it in memory; commit() makes it visible atomically. */
+  newBatch(): BatchWriter {
+    return new BatchWriter(path.join(this.dir, batchName()));
+  }
+
+  /** The batches staged now and how many entries they hold, without reading the entries into memory. */
+  openBatches(): StagedBatches {
+    const batches = this.batchFiles();
+    let count = 0;
+    for (const b of batches) for (const chunk of readChunks(b)) for (const byte of chunk) if (byte === 0x0a) count++;
+    return { batches, count };
+  }
+
+  /**
+   * Every entry of `set`, streamed batch by batch. With several batches a
+   * path staged more than once is yielded once, remembered by its SHA-256
+   * (32 bytes per path, not the path itself); within one batch, paths are
+   * unique (BatchWriter callers stage each path once).
+   */
+  *entries(set: StagedBatches): Generator<StagedEntry> {
+    const seen = set.batches.length > 1 ? new Set<string>() : null;
+    for (const b of set.batches) {
+      for (const line of readLines(b)) {
+        const e = parseLine(line);
+        if (!e) continue;
+        if (seen) {
+          const key = crypto.createHash('sha256').update(e.abs).digest().toString('latin1');
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
+        yield e;
+      }
+    }
   }
 
   load(): StagedSet {
@@ -60,15 +105,8 @@ export class StagingArea {
         throw err;
       }
       for (const line of text.split('\n')) {
-        if (!line) continue;
-        let rec: { p: string; op: StagedOp; t: number };
-        try {
-          rec = JSON.parse(line);
-        } catch {
-          continue; // a torn last line cannot happen with atomic batches; tolerate it anyway
-        }
-        const abs = Buffer.from(rec.p, 'base64');
-        entries.set(abs.toString('latin1'), { abs, op: rec.op, stagedAt: rec.t });
+        const e = parseLine(line);
+        if (e) entries.set(e.abs.toString('latin1'), e);
       }
     }
     return { batches, entries };
@@ -78,9 +116,125 @@ export class StagingArea {
     return this.batchFiles().length === 0;
   }
 
-  /** Replace the batches of `set` with just `remaining`. */
-  complete(set: StagedSet, remaining: StagedEntry[]): void {
+  /** Replace the batches of `set` with just `remaining`; called under the host lock, so any temp file left is a killed run's. */
+  complete(set: { batches: string[] }, remaining: StagedEntry[]): void {
     this.stageForBackup(remaining);
     for (const b of set.batches) fs.rmSync(b, { force: true });
+    for (const n of this.listNames()) if (n.startsWith('.bt-tmp-')) fs.rmSync(path.join(this.dir, n), { force: true });
   }
+
+  private listNames(): string[] {
+    try {
+      return fs.readdirSync(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+}
+
+/** Writes one batch file line by line: a temp file, fsynced and renamed into place by commit(). */
+export class BatchWriter {
+  private fd: number | null = null;
+  private readonly tmp: string;
+  private lines: string[] = [];
+  private buffered = 0;
+  count = 0;
+
+  constructor(private readonly target: string) {
+    this.tmp = tempSibling(target);
+  }
+
+  add(e: StagedEntry): void {
+    const line = entryLine(e);
+    this.lines.push(line);
+    this.buffered += line.length;
+    this.count++;
+    if (this.buffered >= WRITE_CHUNK) this.writeOut();
+  }
+
+  private writeOut(): void {
+    if (this.fd === null) {
+      fs.mkdirSync(path.dirname(this.target), { recursive: true });
+      this.fd = fs.openSync(this.tmp, 'wx', 0o644);
+    }
+    fs.writeSync(this.fd, this.lines.join(''));
+    this.lines = [];
+    this.buffered = 0;
+  }
+
+  /** Make the batch visible (nothing when it is empty). */
+  commit(): void {
+    if (this.count === 0) return this.abort();
+    try {
+      this.writeOut();
+      fs.fsyncSync(this.fd!);
+      fs.closeSync(this.fd!);
+      this.fd = null;
+      fs.renameSync(this.tmp, this.target);
+    } catch (err) {
+      this.abort();
+      throw err;
+    }
+    fsyncDir(path.dirname(this.target));
+  }
+
+  abort(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    fs.rmSync(this.tmp, { force: true });
+  }
+}
+
+/** Names sort by time so that batches are read in the order they were staged. */
+function batchName(): string {
+  return `${Date.now().toString().padStart(15, '0')}-${process.hrtime.bigint().toString().padStart(20, '0')}-${crypto.randomBytes(4).toString('hex')}.jsonl`;
+}
+
+function entryLine(e: StagedEntry): string {
+  return JSON.stringify({ p: e.abs.toString('base64'), op: e.op, t: e.stagedAt }) + '\n';
+}
+
+function parseLine(line: string): StagedEntry | null {
+  if (!line) return null;
+  let rec: { p: string; op: StagedOp; t: number };
+  try {
+    rec = JSON.parse(line);
+  } catch {
+    return null; // a torn last line cannot happen with atomic batches; tolerate it anyway
+  }
+  return { abs: Buffer.from(rec.p, 'base64'), op: rec.op, stagedAt: rec.t };
+}
+
+/** A batch file in chunks (none when it is gone: completed by a run that held the lock before us). */
+function* readChunks(file: string): Generator<Buffer> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const buf = Buffer.allocUnsafe(READ_CHUNK);
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, READ_CHUNK, null);
+      if (n === 0) return;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A batch file's lines, read a chunk at a time (lines are ASCII JSON, so splitting bytes at '\n' is exact). */
+function* readLines(file: string): Generator<string> {
+  let rest = '';
+  for (const chunk of readChunks(file)) {
+    const text = rest + chunk.toString('latin1');
+    const parts = text.split('\n');
+    rest = parts.pop()!;
+    yield* parts;
+  }
+  if (rest) yield rest;
 }

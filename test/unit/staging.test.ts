@@ -89,4 +89,49 @@ describe('StagingArea', () => {
     fs.appendFileSync(path.join(dir, fs.readdirSync(dir).find((f) => !f.startsWith('.'))!), '{"p":"L3Rv');
     expect([...s.load().entries.keys()]).toEqual(['/ok']);
   });
+
+  describe('streaming batches (what a backup reads)', () => {
+    it('a BatchWriter shows nothing until commit, then one batch that streams back in order across read chunks', () => {
+      const dir = fresh();
+      const s = new StagingArea(dir);
+      const w = s.newBatch();
+      // Long names make the batch span several 1 MiB read chunks, so lines cross chunk boundaries.
+      const names = Array.from({ length: 6000 }, (_, i) => Buffer.concat([Buffer.from(`/t/${i}-`), Buffer.alloc(300, 0x61), Buffer.from([0xff, 0x0a, 0x20])]));
+      for (const abs of names) w.add(e(abs));
+      expect(s.isEmpty()).toBe(true);
+      expect(s.openBatches().count).toBe(0);
+      w.commit();
+      const set = s.openBatches();
+      expect(set.batches).toHaveLength(1);
+      expect(fs.statSync(set.batches[0]!).size).toBeGreaterThan(2 << 20);
+      expect(set.count).toBe(names.length);
+      const got = [...s.entries(set)].map((x) => x.abs);
+      expect(got.length).toBe(names.length);
+      expect(got.every((b, i) => b.equals(names[i]!))).toBe(true);
+    });
+
+    it('an empty or aborted BatchWriter leaves no file behind', () => {
+      const dir = fresh();
+      const s = new StagingArea(dir);
+      s.newBatch().commit();
+      const w = s.newBatch();
+      for (let i = 0; i < 3000; i++) w.add(e(`/x/${'y'.repeat(100)}/${i}`)); // enough to reach the disk before abort
+      w.abort();
+      expect(fs.existsSync(dir) ? fs.readdirSync(dir) : []).toEqual([]);
+    });
+
+    it('a path staged by two batches is read once; complete() removes the batches and a killed writer\'s temp file', () => {
+      const dir = fresh();
+      const s = new StagingArea(dir);
+      s.stageForBackup([e('/p', 'upsert', 1), e('/q')]);
+      s.stageForBackup([e('/p', 'delete', 2), e('/r')]);
+      fs.writeFileSync(path.join(dir, '.bt-tmp-99999-dead-x.jsonl'), '{"p":"L25v","op":"upsert","t":1}\n');
+      const set = s.openBatches();
+      expect(set.count).toBe(4);
+      expect([...s.entries(set)].map((x) => x.abs.toString()).sort()).toEqual(['/p', '/q', '/r']);
+      s.complete(set, [e('/q')]);
+      expect(fs.readdirSync(dir).filter((f) => f.startsWith('.'))).toEqual([]);
+      expect([...s.entries(s.openBatches())].map((x) => x.abs.toString())).toEqual(['/q']);
+    });
+  });
 });
