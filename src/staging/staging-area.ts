@@ -42,14 +42,7 @@ export class StagingArea {
   constructor(private readonly dir: string) {}
 
   private batchFiles(): string[] {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.dir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    return names.filter((n) => n.endsWith('.jsonl') && !n.startsWith('.')).sort().map((n) => path.join(this.dir, n));
+    return this.listNames().filter((n) => n.endsWith('.jsonl') && !n.startsWith('.')).sort().map((n) => path.join(this.dir, n));
   }
 
   stageForBackup(entries: StagedEntry[]): void {
