@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import crypto from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
 import type { Vault } from '../vault/vault.js';
 import type { Context } from './context.js';
+import { gzipFile } from '../util/gzip-file.js';
 
 export const HOST_FILE = 'host.json';
 const DB_PREFIX = 'db-';
@@ -48,7 +47,7 @@ export async function uploadMetadata(ctx: Context, vaults: Vault[], onVaultError
     const copy = path.join(work, 'db.sqlite3');
     await ctx.db.backupTo(copy);
     const gz = path.join(work, 'db.sqlite3.gz');
-    await pipeline(fs.createReadStream(copy), zlib.createGzip({ level: 1 }), fs.createWriteStream(gz));
+    await gzipFile(copy, gz);
     const last = ctx.db.lastBackupAt();
     const info: HostInfo = {
       host_id: hostId,

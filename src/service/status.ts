@@ -22,13 +22,18 @@ export interface StatusResult {
   dirty: boolean;
 }
 
-/** The design's get_status: every file of a tracked directory (or the part below `p`) with its state. */
-export async function getStatus(ctx: Context, p?: string): Promise<StatusResult> {
+/**
+ * The design's get_status: every file of a tracked directory (or the part
+ * below `p`) with its state. The summary counts every file; `files` holds only
+ * those `listed` accepts, so that a status of a large, mostly backed-up tree
+ * does not hold an entry per file.
+ */
+export async function getStatus(ctx: Context, p?: string, listed: (s: StatusEntry) => boolean = () => true): Promise<StatusResult> {
   // No path: the whole tracked directory holding the working directory, as git status shows the whole repository.
   const found = locate(ctx, p ?? '.', 'dir status');
   const loc = p === undefined ? { ...found, rel: Buffer.alloc(0) } : found;
   if (loc.rel.length) requireExistingOrTracked(ctx, loc.abs, loc.directory.id, loc.rel);
-  const staged = ctx.staging.load().entries;
+  const staged = ctx.staging.stagedPaths();
   const rootBuf = Buffer.from(loc.directory.path);
   const files: StatusEntry[] = [];
   const summary: Record<FileState, number> = { staged: 0, modified: 0, untracked: 0, deleted: 0, backed_up: 0 };
@@ -39,7 +44,8 @@ export async function getStatus(ctx: Context, p?: string): Promise<StatusResult>
     const state: FileState = isStaged && (item.state !== 'deleted' || item.pending) ? 'staged' : item.state;
     summary[state]++;
     if (state === 'staged' || state === 'modified' || state === 'untracked' || (state === 'deleted' && item.pending)) dirty = true;
-    files.push({ rel: item.rel, state, pendingDelete: state === 'deleted' && item.pending });
+    const entry: StatusEntry = { rel: item.rel, state, pendingDelete: state === 'deleted' && item.pending };
+    if (listed(entry)) files.push(entry);
   }
   files.sort((a, b) => Buffer.compare(a.rel, b.rel));
   return { directory: loc.directory.path, scope: loc.rel, files, summary, dirty };

@@ -86,6 +86,22 @@ export class StagingArea {
     }
   }
 
+  /**
+   * The staged paths (latin1 keys) without their entries, for `dir status`,
+   * which only asks whether a path is staged: a set of strings is a fraction
+   * of load()'s map of entries, and no batch is read whole.
+   */
+  stagedPaths(): Set<string> {
+    const paths = new Set<string>();
+    for (const b of this.batchFiles()) {
+      for (const line of readLines(b)) {
+        const e = parseLine(line);
+        if (e) paths.add(e.abs.toString('latin1'));
+      }
+    }
+    return paths;
+  }
+
   load(): StagedSet {
     const batches = this.batchFiles();
     const entries = new Map<string, StagedEntry>();

@@ -46,6 +46,17 @@ describe('StagingArea', () => {
     expect(got[0]!.abs.equals(weird)).toBe(true);
   });
 
+  it('stagedPaths() names every staged path once, across batches and operations, byte for byte', () => {
+    const s = new StagingArea(fresh());
+    expect(s.stagedPaths().size).toBe(0);
+    const weird = Buffer.from([0x2f, 0xff, 0x0a, 0x41]);
+    s.stageForBackup([e('/a'), e(weird, 'delete')]);
+    s.stageForBackup([e('/a', 'delete'), e('/b')]);
+    const paths = s.stagedPaths();
+    expect([...paths].sort()).toEqual(['/a', '/b', weird.toString('latin1')].sort());
+    expect(paths.has(Buffer.from('/c').toString('latin1'))).toBe(false);
+  });
+
   it('a later batch wins for the same path', async () => {
     const s = new StagingArea(fresh());
     s.stageForBackup([e('/p', 'upsert', 1)]);

@@ -39,8 +39,8 @@ export function dirCommand(y: Argv): Argv {
         .option('json', { type: 'boolean', default: false })
         .option('exit-code', { type: 'boolean', default: false, describe: 'exit 1 when anything is not backed up' }),
     typed((argv: GlobalArgs & { path: string; all: boolean; deleted: boolean; json: boolean; exitCode: boolean }) => withService(argv, async (svc) => {
-      const st = await svc.status(argv.path);
-      const shown = st.files.filter((f) => (f.state === 'backed_up' ? argv.all : f.state === 'deleted' ? argv.deleted : true));
+      const st = await svc.status(argv.path, (f) => (f.state === 'backed_up' ? argv.all : f.state === 'deleted' ? argv.deleted : true));
+      const shown = st.files;
       if (argv.json) {
         out(JSON.stringify({ directory: st.directory, files: shown.map((f) => ({ path: jsonName(f.rel), state: f.state })), summary: st.summary }));
       } else {
