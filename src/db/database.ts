@@ -3,7 +3,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import { migrate } from './migrations.js';
-import type { BackupRunRow, DirectoryRow, DirectorySummary, FileRow, NewSnapshot, SnapshotRow, TrackedFile } from './types.js';
+import type { BackupRunRow, DirectoryRow, DirectorySummary, FileRow, NewSnapshot, RestorableVersion, SnapshotRow, TrackedFile } from './types.js';
 
 export const DB_FILE = 'bt.sqlite3';
 
@@ -256,16 +256,6 @@ export class Database {
     return (this.q(`SELECT ${SNAP_COLS} FROM file_snapshot s WHERE s.file_id = ? ORDER BY s.created_at DESC, s.rowid DESC`).all(fileId) as Row[]).map(toSnapshot);
   }
 
-  /** For each file of a directory, the version current at `at` (ms), deletions included. */
-  snapshotsAt(directoryId: string, at: number): Array<{ file: FileRow; snapshot: SnapshotRow }> {
-    const rows = this.q(`
-      SELECT f.id AS f_id, f.directory_id AS f_directory_id, f.name AS f_name, f.current_snapshot_id AS f_current_snapshot_id, f.deleted AS f_deleted, ${SNAP_COLS}
-      FROM file f JOIN file_snapshot s ON s.id = (
-        SELECT s2.id FROM file_snapshot s2 WHERE s2.file_id = f.id AND s2.created_at <= ? ORDER BY s2.created_at DESC, s2.rowid DESC LIMIT 1)
-      WHERE f.directory_id = ?`).all(at, directoryId) as Row[];
-    return rows.map((r) => ({ file: toFile(r, 'f_'), snapshot: toSnapshot(r) }));
-  }
-
   /** Record a new version of a file, creating the file row when `fileId` is null. Run inside a transaction. */
   recordVersion(fileId: string | null, directoryId: string, name: Buffer, snap: NewSnapshot, runId: string | null, createdAt: number): string {
     const id = fileId ?? crypto.randomUUID();
@@ -282,16 +272,36 @@ export class Database {
     return id;
   }
 
-  /** snapshotsAt as a stream, so that restoring a large tree holds one row at a time. */
-  *iterSnapshotsAt(directoryId: string, at: number): Generator<{ file: FileRow; snapshot: SnapshotRow }> {
+  /**
+   * The files of a directory that existed at `at`, each with what restoring
+   * its version then needs. Rows come as arrays, and only the nanosecond
+   * times as BigInts (through text, as they exceed 2^53): building a full
+   * SnapshotRow object per file cost a restore of 50,000 files 1.3 s.
+   */
+  *iterRestorableAt(directoryId: string, at: number): Generator<{ name: Buffer; version: RestorableVersion }> {
     const stmt = this.db.prepare(`
-      SELECT f.id AS f_id, f.directory_id AS f_directory_id, f.name AS f_name, f.current_snapshot_id AS f_current_snapshot_id, f.deleted AS f_deleted, ${SNAP_COLS}
+      SELECT f.name, s.content_id, s.size, s.mode, s.uid, s.gid, CAST(s.atime_ns AS TEXT), CAST(s.mtime_ns AS TEXT), s.file_type, s.link_target
       FROM file f JOIN file_snapshot s ON s.rowid = (${VERSION_AT})
-      WHERE f.directory_id = ?`).safeIntegers(true);
-    for (const r of stmt.iterate(at, directoryId) as Iterable<Row>) yield { file: toFile(r, 'f_'), snapshot: toSnapshot(r) };
+      WHERE f.directory_id = ? AND s.deleted = 0`).raw(true);
+    for (const r of stmt.iterate(at, directoryId) as Iterable<unknown[]>) {
+      yield {
+        name: r[0] as Buffer,
+        version: {
+          contentId: (r[1] as string | null) ?? null,
+          size: r[2] as number,
+          mode: r[3] as number,
+          uid: r[4] as number,
+          gid: r[5] as number,
+          atimeNs: BigInt(r[6] as string),
+          mtimeNs: BigInt(r[7] as string),
+          fileType: r[8] as 'file' | 'symlink',
+          linkTarget: (r[9] as Buffer | null) ?? null,
+        },
+      };
+    }
   }
 
-  /** Names and deleted flags only, of what iterSnapshotsAt yields: a cheap first look at a large tree. */
+  /** The name and deleted flag of every file's version at `at`, deletions included: a cheap first look at a large tree. */
   *iterNamesAt(directoryId: string, at: number): Generator<{ name: Buffer; deleted: boolean }> {
     const stmt = this.db.prepare(`SELECT f.name, s.deleted FROM file f JOIN file_snapshot s ON s.rowid = (${VERSION_AT}) WHERE f.directory_id = ?`);
     for (const r of stmt.iterate(at, directoryId) as Iterable<Row>) yield { name: r.name as Buffer, deleted: r.deleted === 1 };

@@ -32,6 +32,9 @@ export interface SnapshotRow {
   deleted: boolean;
 }
 
+/** What writing a version back to disk needs of it: a restore of a tree reads one per file. */
+export type RestorableVersion = Pick<SnapshotRow, 'contentId' | 'size' | 'mode' | 'uid' | 'gid' | 'atimeNs' | 'mtimeNs' | 'fileType' | 'linkTarget'>;
+
 /**
  * A file and the parts of its current snapshot that drift detection compares:
  * a lean row, since status and backup -a load one for every file.

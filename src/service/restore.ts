@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { ArchivedObjectError, BtError, IoError, NotFoundError, UsageError, VaultError, describeSystemError } from '../errors.js';
 import { displayName, joinBytes } from '../fsmgr/paths.js';
-import type { SnapshotRow } from '../db/types.js';
+import type { RestorableVersion, SnapshotRow } from '../db/types.js';
 import { createVault } from '../vault/factory.js';
 import type { Vault } from '../vault/vault.js';
 import type { Context } from './context.js';
@@ -106,7 +106,7 @@ interface Writer {
   warn(msg: string): void;
 }
 
-function applyMetadata(w: Writer, p: Buffer, s: SnapshotRow): void {
+function applyMetadata(w: Writer, p: Buffer, s: RestorableVersion): void {
   const isLink = s.fileType === 'symlink';
   try {
     if (isLink) fs.lchownSync(p, s.uid, s.gid);
@@ -131,7 +131,7 @@ const TMP_PREFIX = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
 let tmpSeq = 0;
 
 /** Write one version at `dest`: temp file, verified content, metadata, rename. */
-async function writeVersion(w: Writer, s: SnapshotRow, dest: Buffer): Promise<void> {
+async function writeVersion(w: Writer, s: RestorableVersion, dest: Buffer): Promise<void> {
   const slash = dest.lastIndexOf(0x2f);
   const dirBuf = slash > 0 ? dest.subarray(0, slash) : Buffer.from('/');
   const tmpPath = joinBytes(dirBuf, Buffer.from(`.bt-tmp-${TMP_PREFIX}-${tmpSeq++}.restore`));
@@ -285,8 +285,8 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
   if (target === undefined) throw new UsageError(`restoring a directory needs --target DIR`);
   if (clash) throw new UsageError(`${displayName(clash)} exists: use --overwrite to replace files in ${target}`);
   const jobs = (function* () {
-    for (const x of ctx.db.iterSnapshotsAt(loc.directory.id, at)) {
-      if (!x.snapshot.deleted && underStart(x.file.name, loc.rel)) yield { s: x.snapshot, dest: joinBytes(targetBuf, x.file.name) };
+    for (const x of ctx.db.iterRestorableAt(loc.directory.id, at)) {
+      if (underStart(x.name, loc.rel)) yield { s: x.version, dest: joinBytes(targetBuf, x.name) };
     }
   })();
   fs.mkdirSync(target, { recursive: true });

@@ -100,7 +100,7 @@ describe('Database directories', () => {
 });
 
 describe('Database snapshots and content', () => {
-  it('versions newest first; snapshotsAt picks the one current at a time', () => {
+  it('versions newest first; the restorable versions and the names at a time are the ones current then', () => {
     const db = open();
     const d = db.createDirectory('/d').directory;
     const f = db.findOrCreateFile(d.id, Buffer.from('f'));
@@ -111,11 +111,14 @@ describe('Database snapshots and content', () => {
     db.insertSnapshot(g, snap(ID('1')), null, 150);
     db.insertSnapshot(g, snap(ID('1'), { deleted: true }), null, 250);
     expect(db.findFileSnapshotsForFile(f.id).map((s) => s.createdAt)).toEqual([200, 100]);
-    const at = (t: number) => Object.fromEntries(db.snapshotsAt(d.id, t).map((x) => [x.file.name.toString(), `${x.snapshot.contentId?.[0]}${x.snapshot.deleted ? 'D' : ''}`]));
+    const at = (t: number) => Object.fromEntries([...db.iterRestorableAt(d.id, t)].map((x) => [x.name.toString(), x.version.contentId?.[0]]));
+    const names = (t: number) => Object.fromEntries([...db.iterNamesAt(d.id, t)].map((x) => [x.name.toString(), x.deleted]));
     expect(at(50)).toEqual({});
     expect(at(100)).toEqual({ f: '1' });
     expect(at(199)).toEqual({ f: '1', g: '1' });
-    expect(at(300)).toEqual({ f: '2', g: '1D' });
+    expect(at(300)).toEqual({ f: '2' });
+    expect(names(300)).toEqual({ f: false, g: true });
+    expect(names(50)).toEqual({});
     expect(db.findFile(d.id, Buffer.from('g'))!.deleted).toBe(true);
     expect(db.countSnapshots()).toBe(4);
     db.close();
@@ -130,6 +133,11 @@ describe('Database snapshots and content', () => {
     const back = db.getSnapshot(s.id)!;
     expect(back.mtimeNs).toBe(1614834367123456789n);
     expect(back.atimeNs).toBe(1500000000250000001n);
+    const g = db.findOrCreateFile(d.id, Buffer.from('g'));
+    db.insertSnapshot(g, snap(ID('e'), { mtimeNs: -1234567891n, atimeNs: 0n }), null, 1);
+    const restorable = Object.fromEntries([...db.iterRestorableAt(d.id, 1)].map((x) => [x.name.toString(), x.version]));
+    expect(restorable.f).toMatchObject({ mtimeNs: 1614834367123456789n, atimeNs: 1500000000250000001n, contentId: ID('e'), fileType: 'file' });
+    expect(restorable.g).toMatchObject({ mtimeNs: -1234567891n, atimeNs: 0n });
     db.close();
   });
 
