@@ -40,12 +40,11 @@ export function dirCommand(y: Argv): Argv {
         .option('exit-code', { type: 'boolean', default: false, describe: 'exit 1 when anything is not backed up' }),
     typed((argv: GlobalArgs & { path: string; all: boolean; deleted: boolean; json: boolean; exitCode: boolean }) => withService(argv, async (svc) => {
       const st = await svc.status(argv.path, (f) => (f.state === 'backed_up' ? argv.all : f.state === 'deleted' ? argv.deleted : true));
-      const shown = st.files;
       if (argv.json) {
-        out(JSON.stringify({ directory: st.directory, files: shown.map((f) => ({ path: jsonName(f.rel), state: f.state })), summary: st.summary }));
+        out(JSON.stringify({ directory: st.directory, files: st.files.map((f) => ({ path: jsonName(f.rel), state: f.state })), summary: st.summary }));
       } else {
         const cwd = process.cwd();
-        for (const f of shown) out(`${CODES[f.state]} ${showPath(st.directory, f.rel, cwd)}`);
+        for (const f of st.files) out(`${CODES[f.state]} ${showPath(st.directory, f.rel, cwd)}`);
         if (!argv.quiet) {
           const s = st.summary;
           const parts = [`${s.staged} staged`, `${s.modified} modified`, `${s.untracked} untracked`, `${s.deleted} deleted`, `${s.backed_up} backed up`];
