@@ -3,11 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { gzipFile } from '../../src/util/gzip-file.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-unit-gzip-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterEach(() => vi.restoreAllMocks());
 
 describe('gzipFile', () => {
   it('compresses a file of several read buffers into a gzip that decompresses to the same bytes', async () => {
@@ -27,6 +28,40 @@ describe('gzipFile', () => {
     fs.writeFileSync(src, '');
     await gzipFile(src, path.join(tmp, 'empty.gz'));
     expect(zlib.gunzipSync(fs.readFileSync(path.join(tmp, 'empty.gz'))).length).toBe(0);
+  });
+
+  // A full disk cannot be made on demand in a test, so these two inject what the kernel does then into fs.writeSync.
+  it('completes a file written in short writes, as a filling disk returns them', async () => {
+    const src = path.join(tmp, 'short-in');
+    const data = crypto.randomBytes(3 * 1024 * 1024);
+    fs.writeFileSync(src, data);
+    const real = fs.writeSync.bind(fs) as (fd: number, b: Buffer, off: number, len: number) => number;
+    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, b: Buffer, off = 0, len = b.length - off) => real(fd, b, off, Math.min(len, 1000))) as typeof fs.writeSync);
+    const dst = path.join(tmp, 'short.gz');
+    await gzipFile(src, dst);
+    vi.restoreAllMocks();
+    expect(zlib.gunzipSync(fs.readFileSync(dst)).equals(data)).toBe(true);
+  });
+
+  it('rejects with the write error when the disk fills, leaving no unhandled rejection behind', async () => {
+    const src = path.join(tmp, 'full-in');
+    fs.writeFileSync(src, crypto.randomBytes(4 * 1024 * 1024));
+    const real = fs.writeSync.bind(fs) as (fd: number, b: Buffer, off: number, len: number) => number;
+    let calls = 0;
+    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, b: Buffer, off = 0, len = b.length - off) => {
+      if (++calls > 3) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return real(fd, b, off, len);
+    }) as typeof fs.writeSync);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (r: unknown) => unhandled.push(r);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(gzipFile(src, path.join(tmp, 'full.gz'))).rejects.toMatchObject({ code: 'ENOSPC' });
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
   });
 
   it('refuses to overwrite an existing file', async () => {
