@@ -21,7 +21,7 @@ export function acquireLock(baseDir: string, command: string, onStale: (msg: str
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = fs.openSync(lockPath, 'wx', 0o644);
-      fs.writeSync(fd, body);
+      fs.writeFileSync(fd, body);
       fs.closeSync(fd);
       let released = false;
       return {

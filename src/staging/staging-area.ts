@@ -167,7 +167,7 @@ export class BatchWriter {
       fs.mkdirSync(path.dirname(this.target), { recursive: true });
       this.fd = fs.openSync(this.tmp, 'wx', 0o644);
     }
-    fs.writeSync(this.fd, this.lines.join(''));
+    fs.writeFileSync(this.fd, this.lines.join('')); // writes it all: a bare writeSync may be short
     this.lines = [];
     this.buffered = 0;
   }
