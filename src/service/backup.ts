@@ -320,19 +320,25 @@ class BackupRun {
   private readonly freeBuffers: Buffer[] = [];
 
   /**
-   * Files looked up since the last commit, with their current versions, and
-   * what record() made current in the commit under way. Cleared when a
-   * commit starts recording, as the database then holds everything earlier:
-   * memory stays bounded by one commit's files however large the run.
+   * Files of this run with their current versions: looked up once by
+   * processEntry, kept current by record() as it writes them (nothing else
+   * writes file rows while the host lock is held), and forgotten once
+   * recorded, so that memory stays bounded by the files in flight however
+   * large the run.
    */
   private trackedByDir = new Map<string, Map<string, TrackedFile | null>>();
-  private lookup(dir: DirectoryRow, rel: Buffer): TrackedFile | null {
-    const key = rel.toString('latin1');
+  private trackedIn(dir: DirectoryRow): Map<string, TrackedFile | null> {
     let m = this.trackedByDir.get(dir.id);
     if (!m) {
       m = new Map();
       this.trackedByDir.set(dir.id, m);
     }
+    return m;
+  }
+
+  private lookup(dir: DirectoryRow, rel: Buffer): TrackedFile | null {
+    const m = this.trackedIn(dir);
+    const key = rel.toString('latin1');
     let t = m.get(key);
     if (t === undefined) {
       t = this.ctx.db.trackedFile(dir.id, rel);
@@ -342,8 +348,7 @@ class BackupRun {
   }
 
   private remember(dir: DirectoryRow, rel: Buffer, t: TrackedFile): void {
-    this.lookup(dir, rel);
-    this.trackedByDir.get(dir.id)!.set(rel.toString('latin1'), t);
+    this.trackedIn(dir).set(rel.toString('latin1'), t);
   }
 
   private async putEverywhere(id: string, source: { data: Buffer } | { path: Buffer; size: number }, size: number): Promise<string[]> {
@@ -370,9 +375,19 @@ class BackupRun {
   }
 
   private record(batch: Outcome[], durable: Set<string>): void {
+    try {
+      this.recordIn(batch, durable);
+    } catch (err) {
+      // A rolled-back transaction leaves remembered versions the database does not hold.
+      this.trackedByDir = new Map();
+      throw err;
+    }
+    for (const o of batch) this.trackedByDir.get(o.dir.id)?.delete(o.rel.toString('latin1'));
+  }
+
+  private recordIn(batch: Outcome[], durable: Set<string>): void {
     const db = this.ctx.db;
     const now = Date.now();
-    this.trackedByDir = new Map();
     db.transaction(() => {
       let changed = false;
       for (const o of batch) {

@@ -108,8 +108,7 @@ export async function recoverHost(ctx: Context, opts: { hostId: string; vault?: 
     const directories = db.listDirectories().map((d) => d.path);
     ctx.saveConfig({ ...ctx.config, host_id: hostId });
     if (opts.force) {
-      const set = ctx.staging.load();
-      ctx.staging.complete(set, []);
+      ctx.staging.complete(ctx.staging.openBatches(), []);
     }
     return { hostId, vault: chosen.vault.name, version: chosen.name, directories, snapshots };
   } finally {

@@ -72,52 +72,32 @@ export class StagingArea {
    */
   *entries(set: StagedBatches): Generator<StagedEntry> {
     const seen = set.batches.length > 1 ? new Set<string>() : null;
-    for (const b of set.batches) {
-      for (const line of readLines(b)) {
-        const e = parseLine(line);
-        if (!e) continue;
-        if (seen) {
-          const key = crypto.createHash('sha256').update(e.abs).digest().toString('latin1');
-          if (seen.has(key)) continue;
-          seen.add(key);
-        }
-        yield e;
+    for (const e of readEntries(set.batches)) {
+      if (seen) {
+        const key = crypto.createHash('sha256').update(e.abs).digest().toString('latin1');
+        if (seen.has(key)) continue;
+        seen.add(key);
       }
+      yield e;
     }
   }
 
   /**
    * The staged paths (latin1 keys) without their entries, for `dir status`,
    * which only asks whether a path is staged: a set of strings is a fraction
-   * of load()'s map of entries, and no batch is read whole.
+   * of load()'s map of entries.
    */
   stagedPaths(): Set<string> {
     const paths = new Set<string>();
-    for (const b of this.batchFiles()) {
-      for (const line of readLines(b)) {
-        const e = parseLine(line);
-        if (e) paths.add(e.abs.toString('latin1'));
-      }
-    }
+    for (const e of readEntries(this.batchFiles())) paths.add(e.abs.toString('latin1'));
     return paths;
   }
 
+  /** Every staged path with its latest operation (a later batch wins). */
   load(): StagedSet {
     const batches = this.batchFiles();
     const entries = new Map<string, StagedEntry>();
-    for (const b of batches) {
-      let text: string;
-      try {
-        text = fs.readFileSync(b, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw err;
-      }
-      for (const line of text.split('\n')) {
-        const e = parseLine(line);
-        if (e) entries.set(e.abs.toString('latin1'), e);
-      }
-    }
+    for (const e of readEntries(batches)) entries.set(e.abs.toString('latin1'), e);
     return { batches, entries };
   }
 
@@ -233,6 +213,16 @@ function* readChunks(file: string): Generator<Buffer> {
     }
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** The entries of batch files, in order, read a chunk at a time. */
+function* readEntries(batches: string[]): Generator<StagedEntry> {
+  for (const b of batches) {
+    for (const line of readLines(b)) {
+      const e = parseLine(line);
+      if (e) yield e;
+    }
   }
 }
 
