@@ -251,7 +251,11 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
     return { kind: 'file', files: 1, bytes: s.size, destination: dest, checksum, durationMs: Date.now() - started };
   }
 
-  if (opts.checksum !== undefined) throw new UsageError(`--checksum selects a version of one file; ${loc.abs} is a directory (use --at)`);
+  if (opts.checksum !== undefined) {
+    // Not a file bt knows: a directory only when something was backed up below it.
+    if (loc.rel.length && !ctx.db.hasFilesBelow(loc.directory.id, loc.rel)) throw new NotFoundError(`never backed up: ${loc.abs}`);
+    throw new UsageError(`--checksum selects a version of one file; ${loc.abs} is a directory (use --at)`);
+  }
   const at = opts.at !== undefined ? parseAt(opts.at) : Date.now() + 60_000;
   // Two streaming passes over the versions (check, then restore) keep memory flat however large the tree.
   // The first pass reads names only; the second reads whole versions as it restores them.
