@@ -31,7 +31,7 @@ export function deferStringWidth(source: string): string | null {
     '}',
     'let loaded;',
     'export default function stringWidth(input, options) {',
-    `  if (typeof input === 'string' && ${PRINTABLE_ASCII.source.replace(/^/, '/')}/.test(input)) return input.length;`,
+    `  if (typeof input === 'string' && /${PRINTABLE_ASCII.source}/.test(input)) return input.length;`,
     '  return (loaded ??= loadStringWidth())(input, options);',
     '}',
     '',

@@ -63,9 +63,13 @@ export async function stagePaths(ctx: Context, paths: string[]): Promise<StageCo
     if (!tracked && !hasBelow) requireExisting(loc.abs);
     return loc;
   });
-  // A path inside another one given (or given twice) is walked once, so that a batch names each file once.
-  const outer = targets.filter((t, i) => !targets.some((o, j) => j !== i && o.directory.id === t.directory.id && underStart(t.rel, o.rel) && (!o.rel.equals(t.rel) || j < i)));
-  return stageInto(ctx, outer.map((loc) => ({ dir: loc.directory, start: loc.rel })));
+  return stageInto(ctx, outermost(targets).map((loc) => ({ dir: loc.directory, start: loc.rel })));
+}
+
+/** The targets not inside another one (a path given twice counts once), so that a batch names each file once. */
+function outermost<T extends { directory: DirectoryRow; rel: Buffer }>(targets: T[]): T[] {
+  const covers = (o: T, t: T) => o.directory.id === t.directory.id && underStart(t.rel, o.rel);
+  return targets.filter((t, i) => !targets.some((o, j) => j !== i && covers(o, t) && (!o.rel.equals(t.rel) || j < i)));
 }
 
 /** `bt backup -a`: stage every change under every tracked directory. */

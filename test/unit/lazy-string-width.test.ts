@@ -17,6 +17,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const RealSegmenter = Intl.Segmenter;
 let segmentersMade = 0;
+let bundles = 0;
 afterEach(() => {
   Intl.Segmenter = RealSegmenter;
 });
@@ -25,7 +26,7 @@ afterEach(() => {
 async function bundleBoth(file: string): Promise<{ plain: (s: unknown) => number; lazy: (s: unknown) => number }> {
   const out: Record<string, (s: unknown) => number> = {};
   for (const [name, plugins] of [['plain', []], ['lazy', [lazyStringWidth]]] as const) {
-    const outfile = path.join(tmp, `${path.basename(path.dirname(path.dirname(file)))}-${name}-${segmentersMade}.mjs`);
+    const outfile = path.join(tmp, `string-width-${bundles++}-${name}.mjs`);
     await build({ stdin: { contents: `export { default } from ${JSON.stringify(file)};`, resolveDir: root }, bundle: true, format: 'esm', platform: 'node', outfile, plugins: [...plugins], logLevel: 'silent' });
     out[name] = (await import(pathToFileURL(outfile).href)).default;
   }
