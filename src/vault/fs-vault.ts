@@ -254,20 +254,29 @@ export class FileSystemVault implements Vault {
 
   async getContent(id: string, outputPath: string | Buffer): Promise<void> {
     const src = this.contentPath(id);
-    const st = fs.statSync(src, { throwIfNoEntry: false });
-    if (!st) throw new NotFoundError(`vault '${this.name}' does not hold object ${id}`);
+    const missing = () => new NotFoundError(`vault '${this.name}' does not hold object ${id}`);
     let actual: string;
     if (this.copies.available) {
       // On the copy workers, so that a restore of many files reads, hashes and writes on every core.
-      actual = (await this.copies.copy(src, outputPath)).id;
-    } else if (st.size < SMALL_OBJECT) {
-      // Small objects are read and written synchronously through one scratch
-      // buffer: cheaper than thread-pool round trips, and no allocation per object.
-      const data = readSmall(src, scratch());
-      actual = crypto.createHash('sha256').update(data).digest('hex');
-      if (actual === id) fs.writeFileSync(outputPath, data, { flag: 'wx', mode: 0o600 });
+      // No stat first: a missing object shows as the copy's ENOENT, checked only then.
+      try {
+        actual = (await this.copies.copy(src, outputPath)).id;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(src)) throw missing();
+        throw err;
+      }
     } else {
-      actual = await copyHashing(src, outputPath);
+      const st = fs.statSync(src, { throwIfNoEntry: false });
+      if (!st) throw missing();
+      if (st.size < SMALL_OBJECT) {
+        // Small objects are read and written synchronously through one scratch
+        // buffer: cheaper than thread-pool round trips, and no allocation per object.
+        const data = readSmall(src, scratch());
+        actual = crypto.createHash('sha256').update(data).digest('hex');
+        if (actual === id) fs.writeFileSync(outputPath, data, { flag: 'wx', mode: 0o600 });
+      } else {
+        actual = await copyHashing(src, outputPath);
+      }
     }
     if (actual !== id) {
       fs.rmSync(outputPath, { force: true });
