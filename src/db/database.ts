@@ -202,29 +202,38 @@ export class Database {
   }
 
   /**
-   * What drift detection needs of every file of a directory: its name in hex
-   * → the fingerprint of its current snapshot (the same string as fsmgr's
+   * What drift detection needs of every file of a directory: its name as a
+   * latin1 string (one char per byte, so any name round-trips) → the
+   * fingerprint of its current snapshot (the same string as fsmgr's
    * fingerprint()), '-' for a file recorded as deleted, '' for one without a
-   * version. SQLite joins it all into one string: materialising a Buffer and a
-   * string for each of 50,000 rows costs more than the query itself.
+   * version. SQLite joins the names into one blob (NUL never occurs in a name)
+   * and the fingerprints into one string, in the same row order:
+   * materialising a Buffer and a string for each of 50,000 rows costs more
+   * than the query itself.
    */
   driftIndex(directoryId: string): Map<string, string> {
     let stmt = this.stmts.get('drift');
     if (!stmt) {
       stmt = this.db.prepare(`
-        SELECT group_concat(lower(hex(f.name)) || ' ' || CASE WHEN f.deleted THEN '-' WHEN s.id IS NULL THEN '' ELSE
+        SELECT CAST(group_concat(f.name, x'00') AS BLOB), group_concat(CASE WHEN f.deleted THEN '-' WHEN s.id IS NULL THEN '' ELSE
           s.file_type || ':' || s.size || ':' || s.mode || ':' || s.uid || ':' || s.gid || ':' || s.mtime_ns || ':' || lower(hex(ifnull(s.link_target, x''))) END, char(10))
         FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
-        WHERE f.directory_id = ?`).pluck(true);
+        WHERE f.directory_id = ?`).raw(true);
       this.stmts.set('drift', stmt);
     }
     const out = new Map<string, string>();
-    const text = stmt.get(directoryId) as string | null;
-    if (!text) return out;
-    for (const line of text.split('\n')) {
-      const sp = line.indexOf(' ');
-      out.set(line.slice(0, sp), line.slice(sp + 1));
+    const [names, prints] = stmt.get(directoryId) as [Buffer | null, string | null];
+    if (!names || prints === null) return out;
+    const values = prints.split('\n');
+    let from = 0;
+    for (const value of values) {
+      let to = names.indexOf(0, from);
+      if (to < 0) to = names.length;
+      out.set(names.toString('latin1', from, to), value);
+      from = to + 1;
     }
+    // group_concat skips NULLs: were a fingerprint ever NULL, every later name would get the wrong one.
+    if (from !== names.length + 1) throw new Error('drift index: names and fingerprints do not line up');
     return out;
   }
 

@@ -33,10 +33,11 @@ export function driftOf(recorded: string | undefined, print: string): DriftState
 
 /**
  * Walk a tracked directory (or the part below `start`) and classify every
- * file against the database; then report tracked files that are gone. The
- * walk runs on a worker thread while this one loads the database's side.
+ * file against the database, a batch of items at a time; then report tracked
+ * files that are gone. The walk runs on a worker thread while this one loads
+ * the database's side. Keys are names as latin1 strings (Database.driftIndex).
  */
-export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buffer, onSkip: (rel: Buffer, why: string) => void): AsyncGenerator<ScanItem> {
+export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buffer, onSkip: (rel: Buffer, why: string) => void): AsyncGenerator<ScanItem[]> {
   const rootBuf = Buffer.from(dir.path);
   const startStat = start.length ? statPath(joinBytes(rootBuf, start)) : { type: 'dir' as const };
   const walk = startStat.type === 'dir'
@@ -45,36 +46,39 @@ export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buf
   // Entries are removed as the walk meets them: what is left was not seen.
   const recorded = ctx.db.driftIndex(dir.id);
   if (startStat.type === 'entry') {
-    const key = start.toString('hex');
-    yield { rel: start, state: driftOf(recorded.get(key), fingerprint(startStat.meta)), pending: false };
+    const key = start.toString('latin1');
+    yield [{ rel: start, state: driftOf(recorded.get(key), fingerprint(startStat.meta)), pending: false }];
     recorded.delete(key);
   } else if (walk) {
     for await (const batch of walk) {
       for (const s of batch.skips) onSkip(Buffer.from(s.rel.buffer, s.rel.byteOffset, s.rel.length), s.why);
       const names = Buffer.from(batch.names.buffer, batch.names.byteOffset, batch.names.length);
       const prints = batch.prints.split('\n');
+      const items: ScanItem[] = new Array(batch.ends.length);
       let from = 0;
       for (let i = 0; i < batch.ends.length; i++) {
         const to = batch.ends[i]!;
-        const key = names.toString('hex', from, to);
-        const state = driftOf(recorded.get(key), prints[i]!);
+        const key = names.toString('latin1', from, to);
+        items[i] = { rel: names.subarray(from, to), state: driftOf(recorded.get(key), prints[i]!), pending: false };
         recorded.delete(key);
-        yield { rel: names.subarray(from, to), state, pending: false };
         from = to;
       }
+      yield items;
     }
   } else if (startStat.type === 'special') {
     onSkip(start, `skipped ${startStat.what}`);
   }
+  const gone: ScanItem[] = [];
   for (const [key, value] of recorded) {
-    const name = Buffer.from(key, 'hex');
+    const name = Buffer.from(key, 'latin1');
     if (!underStart(name, start)) continue;
     if (value === '-') {
-      yield { rel: name, state: 'deleted', pending: false };
+      gone.push({ rel: name, state: 'deleted', pending: false });
       continue;
     }
     // Not seen by the walk: gone, or now ignored or unreadable. Only a file that is really gone is a deletion.
     const st = statPath(joinBytes(rootBuf, name));
-    if (st.type === 'missing' || st.type === 'dir') yield { rel: name, state: 'deleted', pending: true };
+    if (st.type === 'missing' || st.type === 'dir') gone.push({ rel: name, state: 'deleted', pending: true });
   }
+  if (gone.length) yield gone;
 }

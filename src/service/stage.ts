@@ -30,26 +30,27 @@ export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buf
     counts.skipped++;
     ctx.reporter.warn(`${why}: ${displayName(joinBytes(rootBuf, rel))}`);
   };
-  for await (const item of scanDirectory(ctx, dir, start, onSkip)) {
-    const abs = joinBytes(rootBuf, item.rel);
-    switch (item.state) {
-      case 'untracked':
-        counts.added++;
-        out.add({ abs, op: 'upsert', stagedAt: now });
-        break;
-      case 'modified':
-        counts.modified++;
-        out.add({ abs, op: 'upsert', stagedAt: now });
-        break;
-      case 'deleted':
-        if (item.pending) {
-          counts.deleted++;
-          out.add({ abs, op: 'delete', stagedAt: now });
-        }
-        break;
-      case 'backed_up':
-        counts.unchanged++;
-        break;
+  for await (const items of scanDirectory(ctx, dir, start, onSkip)) {
+    for (const item of items) {
+      switch (item.state) {
+        case 'untracked':
+          counts.added++;
+          out.add({ abs: joinBytes(rootBuf, item.rel), op: 'upsert', stagedAt: now });
+          break;
+        case 'modified':
+          counts.modified++;
+          out.add({ abs: joinBytes(rootBuf, item.rel), op: 'upsert', stagedAt: now });
+          break;
+        case 'deleted':
+          if (item.pending) {
+            counts.deleted++;
+            out.add({ abs: joinBytes(rootBuf, item.rel), op: 'delete', stagedAt: now });
+          }
+          break;
+        case 'backed_up':
+          counts.unchanged++;
+          break;
+      }
     }
   }
 }

@@ -39,13 +39,15 @@ export async function getStatus(ctx: Context, p?: string, listed: (s: StatusEntr
   const summary: Record<FileState, number> = { staged: 0, modified: 0, untracked: 0, deleted: 0, backed_up: 0 };
   let dirty = false;
   const onSkip = (rel: Buffer, why: string) => ctx.reporter.warn(`${why}: ${displayName(joinBytes(rootBuf, rel))}`);
-  for await (const item of scanDirectory(ctx, loc.directory, loc.rel, onSkip)) {
-    const isStaged = staged.has(joinBytes(rootBuf, item.rel).toString('latin1'));
-    const state: FileState = isStaged && (item.state !== 'deleted' || item.pending) ? 'staged' : item.state;
-    summary[state]++;
-    if (state === 'staged' || state === 'modified' || state === 'untracked' || (state === 'deleted' && item.pending)) dirty = true;
-    const entry: StatusEntry = { rel: item.rel, state, pendingDelete: state === 'deleted' && item.pending };
-    if (listed(entry)) files.push(entry);
+  for await (const items of scanDirectory(ctx, loc.directory, loc.rel, onSkip)) {
+    for (const item of items) {
+      const isStaged = staged.has(joinBytes(rootBuf, item.rel).toString('latin1'));
+      const state: FileState = isStaged && (item.state !== 'deleted' || item.pending) ? 'staged' : item.state;
+      summary[state]++;
+      if (state === 'staged' || state === 'modified' || state === 'untracked' || (state === 'deleted' && item.pending)) dirty = true;
+      const entry: StatusEntry = { rel: item.rel, state, pendingDelete: state === 'deleted' && item.pending };
+      if (listed(entry)) files.push(entry);
+    }
   }
   files.sort((a, b) => Buffer.compare(a.rel, b.rel));
   return { directory: loc.directory.path, scope: loc.rel, files, summary, dirty };
