@@ -10,9 +10,19 @@ export function outputOptions(argv: GlobalArgs): OutputOptions {
   return { quiet: Boolean(argv.quiet), verbose: Boolean(argv.verbose) };
 }
 
+export interface ServiceUse {
+  /** The command walks tracked directories: start the walk worker before loading the service. */
+  walks?: boolean;
+}
+
 /** Open the service for one command (loaded lazily so that --help stays fast), run `fn`, close it, set the exit code. */
-export async function withService(argv: GlobalArgs & { _?: unknown[] }, fn: (svc: BtService, reporter: TerminalReporter) => Promise<number | void> | number | void): Promise<void> {
+export async function withService(
+  argv: GlobalArgs & { _?: unknown[] },
+  fn: (svc: BtService, reporter: TerminalReporter) => Promise<number | void> | number | void,
+  use: ServiceUse = {},
+): Promise<void> {
   const started = Date.now();
+  if (use.walks) (await import('../service/prepare.js')).prepareWalkThread();
   const { BtService } = await import('../service/bt-service.js');
   const { BtError, ExitCode } = await import('../errors.js');
   const reporter = new TerminalReporter(outputOptions(argv));

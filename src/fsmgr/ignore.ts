@@ -11,10 +11,10 @@ export type IgnoreMatcher = (relPath: string, isDir: boolean) => boolean;
  * directories only. An ignored directory is not descended into.
  */
 export function compileIgnore(patterns: string[]): IgnoreMatcher {
-  const byName: picomatch.Matcher[] = [];
-  const byPath: picomatch.Matcher[] = [];
-  const dirByName: picomatch.Matcher[] = [];
-  const dirByPath: picomatch.Matcher[] = [];
+  const byName: RegExp[] = [];
+  const byPath: RegExp[] = [];
+  const dirByName: RegExp[] = [];
+  const dirByPath: RegExp[] = [];
   for (const raw of patterns) {
     let p = raw.trim();
     if (!p || p.startsWith('#')) continue;
@@ -22,17 +22,29 @@ export function compileIgnore(patterns: string[]): IgnoreMatcher {
     if (dirOnly) p = p.replace(/\/+$/, '');
     const anchored = p.includes('/');
     if (anchored) p = p.replace(/^\/+/, '');
-    const m = picomatch(p, { dot: true });
-    if (dirOnly) (anchored ? dirByPath : dirByName).push(m);
-    else (anchored ? byPath : byName).push(m);
+    const re = picomatch.makeRe(p, { dot: true });
+    if (dirOnly) (anchored ? dirByPath : dirByName).push(re);
+    else (anchored ? byPath : byName).push(re);
   }
-  if (!byName.length && !byPath.length && !dirByName.length && !dirByPath.length) return () => false;
+  // Each list becomes one regular expression (picomatch's are anchored, so
+  // alternatives cannot bleed into each other): every walked file is tested,
+  // and one test is several times cheaper than one per pattern.
+  const name = anyOf(byName);
+  const full = anyOf(byPath);
+  const dirName = anyOf(dirByName);
+  const dirFull = anyOf(dirByPath);
+  if (!name && !full && !dirName && !dirFull) return () => false;
   return (relPath, isDir) => {
-    const base = path.posix.basename(relPath);
-    if (byName.some((m) => m(base)) || byPath.some((m) => m(relPath))) return true;
-    if (isDir && (dirByName.some((m) => m(base)) || dirByPath.some((m) => m(relPath)))) return true;
+    const base = name || dirName ? path.posix.basename(relPath) : '';
+    if (name?.test(base) || full?.test(relPath)) return true;
+    if (isDir && (dirName?.test(base) || dirFull?.test(relPath))) return true;
     return false;
   };
+}
+
+function anyOf(res: RegExp[]): RegExp | null {
+  if (!res.length) return null;
+  return res.length === 1 ? res[0]! : new RegExp(res.map((r) => r.source).join('|'), res[0]!.flags);
 }
 
 /** Patterns from a tracked directory's .btignore: one glob a line, `#` comments. */

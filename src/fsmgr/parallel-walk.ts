@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { workerFile } from '../util/worker-file.js';
 import { walkInBatches, type WalkBatch, type WalkSpec } from './walk-batches.js';
@@ -15,79 +14,88 @@ export interface WalkRequest {
 }
 
 const WORKER = workerFile('fsmgr/walk-worker');
-// One worker by default: on two cores, the walk on one and the database on the other measured
-// faster than two walk workers, which compete with the main thread and each pay a thread start.
-function workerCount(): number {
-  const asked = process.env.BT_WALK_WORKERS;
-  if (asked === '0' || !WORKER) return 0;
-  return Math.max(1, Math.min(Number(asked) || 1, os.availableParallelism?.() ?? os.cpus().length));
+
+function useWorker(): boolean {
+  return WORKER !== null && process.env.BT_WALK_WORKERS !== '0';
 }
-/** Levels walked on this thread before the directories below are shared out. */
-const TOP_LEVELS = 1;
+
+/** A walk worker thread: started idle, given one walk, read batch by batch. */
+class WalkThread {
+  private readonly worker: Worker;
+  private readonly queue: WalkMessage[] = [];
+  private wake: (() => void) | null = null;
+  private ended = false;
+
+  constructor(file: string) {
+    this.worker = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 64 } });
+    // Listening from the start: a worker that fails while idle must not take the process down.
+    this.worker.on('message', (m: WalkMessage) => {
+      if (!('batch' in m)) this.ended = true;
+      this.push(m);
+    });
+    this.worker.on('error', (err: NodeJS.ErrnoException) => {
+      this.ended = true;
+      this.push({ error: err.message, code: err.code });
+    });
+    this.worker.on('exit', (code) => {
+      if (!this.ended) this.push({ error: `walk worker exited with code ${code}` });
+    });
+    // An idle worker, or a walk nobody reads (the caller failed first), does not hold the process open.
+    this.worker.unref();
+  }
+
+  start(spec: WalkSpec): AsyncIterable<WalkBatch> {
+    this.worker.postMessage(spec);
+    return { [Symbol.asyncIterator]: () => this.read() };
+  }
+
+  private push(m: WalkMessage): void {
+    this.queue.push(m);
+    this.wake?.();
+  }
+
+  private async *read(): AsyncGenerator<WalkBatch> {
+    this.worker.ref();
+    try {
+      for (;;) {
+        if (!this.queue.length) await new Promise<void>((r) => (this.wake = r));
+        this.wake = null;
+        const m = this.queue.shift()!;
+        if ('batch' in m) yield m.batch;
+        else if ('done' in m) return;
+        else throw Object.assign(new Error(m.error), { code: m.code });
+      }
+    } finally {
+      await this.worker.terminate();
+    }
+  }
+}
+
+/** A worker started ahead of the walk it will do (prepareWalkThread). */
+let spare: WalkThread | null = null;
 
 /**
- * A walk that runs on worker threads from the moment it is started, read
- * batch by batch. With more than one worker (BT_WALK_WORKERS=N), this thread
- * walks the top of the tree itself and shares the directories below among
- * them. The caller meanwhile loads the
- * database's view of the same files, so that every core is busy. Without a
- * compiled worker (or with BT_WALK_WORKERS=0) the walk runs on this thread
- * when first read.
+ * Start a walk worker now, for the next startWalk to use. A command that
+ * walks calls this before it loads the rest of bt, so that the worker's own
+ * start-up (a thread, a V8 isolate, its modules) overlaps with that instead
+ * of delaying the walk.
+ */
+export function prepareWalkThread(): void {
+  if (!spare && useWorker()) spare = new WalkThread(WORKER!);
+}
+
+/**
+ * A walk that runs on a worker thread from the moment it is started, read
+ * batch by batch. The caller meanwhile loads the database's view of the same
+ * files, so that both cores are busy. Without a compiled worker (or with
+ * BT_WALK_WORKERS=0) the walk runs on this thread when first read.
  */
 export function startWalk(req: WalkRequest): AsyncIterable<WalkBatch> {
-  const spec: WalkSpec = { root: req.root, starts: [req.start], patterns: req.patterns, exclude: req.exclude };
-  const count = workerCount();
-  if (!WORKER || count === 0) return inline(spec);
-  const top: WalkBatch[] = [];
-  const below: Buffer[] = [];
-  if (count === 1) below.push(req.start);
-  else walkInBatches(spec, (b) => top.push(b), { maxDepth: TOP_LEVELS, onDeferred: (rel) => below.push(rel) });
-  const shares: Uint8Array[][] = Array.from({ length: Math.min(count, below.length) }, () => []);
-  // Round robin over many directories evens out their sizes well enough.
-  below.forEach((rel, i) => shares[i % shares.length]!.push(new Uint8Array(rel)));
-  const queue: WalkMessage[] = [];
-  let wake: (() => void) | null = null;
-  const push = (m: WalkMessage) => {
-    queue.push(m);
-    wake?.();
-  };
-  const workers = shares.map((starts) => {
-    const w = new Worker(WORKER, { workerData: { ...spec, starts } satisfies WalkSpec, resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 64 } });
-    let ended = false;
-    w.on('message', (m: WalkMessage) => {
-      if (!('batch' in m)) ended = true;
-      push(m);
-    });
-    w.on('error', (err: NodeJS.ErrnoException) => {
-      ended = true;
-      push({ error: err.message, code: err.code });
-    });
-    w.on('exit', (code) => {
-      if (!ended) push({ error: `walk worker exited with code ${code}` });
-    });
-    // A walk nobody reads (the caller failed first) does not hold the process open.
-    w.unref();
-    return w;
-  });
-  return {
-    async *[Symbol.asyncIterator]() {
-      for (const w of workers) w.ref();
-      try {
-        yield* top;
-        let running = workers.length;
-        while (running > 0) {
-          if (!queue.length) await new Promise<void>((r) => (wake = r));
-          wake = null;
-          const m = queue.shift()!;
-          if ('batch' in m) yield m.batch;
-          else if ('done' in m) running--;
-          else throw Object.assign(new Error(m.error), { code: m.code });
-        }
-      } finally {
-        await Promise.all(workers.map((w) => w.terminate()));
-      }
-    },
-  };
+  const spec: WalkSpec = { root: req.root, starts: [new Uint8Array(req.start)], patterns: req.patterns, exclude: req.exclude };
+  if (!useWorker()) return inline(spec);
+  const thread = spare ?? new WalkThread(WORKER!);
+  spare = null;
+  return thread.start(spec);
 }
 
 function inline(spec: WalkSpec): AsyncIterable<WalkBatch> {

@@ -5,10 +5,17 @@
 const SLASH = 0x2f;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+const SLASH_BYTES = Buffer.from('/');
+
 export function joinBytes(dir: Buffer, name: Buffer): Buffer {
   if (dir.length === 0) return name;
   if (dir[dir.length - 1] === SLASH) return Buffer.concat([dir, name]);
-  return Buffer.concat([dir, Buffer.from('/'), name]);
+  return Buffer.concat([dir, SLASH_BYTES, name]);
+}
+
+/** `dir` with a trailing slash, ready to have names appended. */
+export function withSlash(dir: Buffer): Buffer {
+  return dir[dir.length - 1] === SLASH ? dir : Buffer.concat([dir, SLASH_BYTES]);
 }
 
 export function absPath(root: string, rel: Buffer): Buffer {

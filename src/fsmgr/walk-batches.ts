@@ -28,11 +28,8 @@ export interface WalkBatch {
 
 const BATCH = 2048;
 
-/**
- * Walk synchronously, handing over a batch every BATCH files. With maxDepth,
- * directories further down are handed to onDeferred instead (see walkFiles).
- */
-export function walkInBatches(spec: WalkSpec, onBatch: (b: WalkBatch) => void, limit?: { maxDepth: number; onDeferred: (rel: Buffer) => void }): void {
+/** Walk synchronously, handing over a batch every BATCH files. */
+export function walkInBatches(spec: WalkSpec, onBatch: (b: WalkBatch) => void): void {
   let names: Buffer[] = [];
   let prints: string[] = [];
   let skips: WalkBatch['skips'] = [];
@@ -57,7 +54,7 @@ export function walkInBatches(spec: WalkSpec, onBatch: (b: WalkBatch) => void, l
   const ignore = compileIgnore(spec.patterns);
   const starts = spec.starts.map((s) => Buffer.from(s.buffer, s.byteOffset, s.length));
   const onSkip = (rel: Buffer, why: string) => skips.push({ rel: new Uint8Array(rel), why });
-  for (const e of walkFiles({ root: spec.root, starts, ignore, exclude: spec.exclude, onSkip, ...limit })) {
+  for (const e of walkFiles({ root: spec.root, starts, ignore, exclude: spec.exclude, onSkip })) {
     names.push(e.rel);
     prints.push(fingerprint(e.meta));
     if (names.length >= BATCH) flush();

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { joinBytes } from './paths.js';
+import { withSlash } from './paths.js';
 import { statPath, type FileMeta } from './stat.js';
 import type { IgnoreMatcher } from './ignore.js';
 
@@ -13,13 +13,6 @@ export interface WalkOptions {
   root: string;
   /** Directories to walk below the root (bytes, "" for the root itself). */
   starts: Buffer[];
-  /**
-   * With a limit, a directory more than this many levels below its start is
-   * not entered but handed to onDeferred: a caller walks the top of a tree
-   * and shares the rest out among worker threads.
-   */
-  maxDepth?: number;
-  onDeferred?: (rel: Buffer) => void;
   ignore: IgnoreMatcher;
   /** Absolute paths never entered (bt's own base_dir). */
   exclude: string[];
@@ -33,13 +26,17 @@ export interface WalkOptions {
  */
 export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
   const rootBuf = Buffer.from(opts.root);
+  // Every path below the root is this prefix and then the relative name, so
+  // one buffer per file holds both: the absolute path, and a view of its tail.
+  const rootPrefix = withSlash(rootBuf);
+  const relAt = rootPrefix.length;
   const excluded = opts.exclude.map((e) => Buffer.from(e));
   // Reversed so that pop() visits the starts in the order given.
-  const stack: Array<{ rel: Buffer; depth: number }> = opts.starts.map((rel) => ({ rel, depth: 0 })).reverse();
-  const maxDepth = opts.maxDepth ?? Infinity;
+  const stack: Buffer[] = [...opts.starts].reverse();
   while (stack.length) {
-    const { rel, depth } = stack.pop()!;
-    const abs = rel.length ? joinBytes(rootBuf, rel) : rootBuf;
+    const rel = stack.pop()!;
+    const abs = rel.length ? Buffer.concat([rootPrefix, rel]) : rootBuf;
+    const prefix = rel.length ? withSlash(abs) : rootPrefix;
     let entries: fs.Dirent<Buffer>[];
     try {
       entries = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
@@ -49,10 +46,10 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
     }
     const subdirs: Buffer[] = [];
     for (const d of entries) {
-      const childRel = rel.length ? joinBytes(rel, d.name) : d.name;
+      const childAbs = Buffer.concat([prefix, d.name], prefix.length + d.name.length);
+      const childRel = childAbs.subarray(relAt);
       const relText = childRel.toString('utf8');
       if (d.isDirectory()) {
-        const childAbs = joinBytes(rootBuf, childRel);
         if (excluded.some((e) => e.equals(childAbs))) continue;
         if (opts.ignore(relText, true)) continue;
         subdirs.push(childRel);
@@ -61,7 +58,7 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
       if (opts.ignore(relText, false)) continue;
       let st;
       try {
-        st = statPath(joinBytes(rootBuf, childRel));
+        st = statPath(childAbs);
       } catch (err) {
         opts.onSkip(childRel, `cannot stat: ${(err as NodeJS.ErrnoException).code ?? err}`);
         continue;
@@ -70,11 +67,7 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
       else if (st.type === 'special') opts.onSkip(childRel, `skipped ${st.what}`);
       else if (st.type === 'dir') subdirs.push(childRel); // raced from file to dir
     }
-    if (depth + 1 > maxDepth) {
-      for (const d of subdirs) opts.onDeferred!(d);
-      continue;
-    }
     // Reverse so that pop() visits subdirectories in directory order.
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push({ rel: subdirs[i]!, depth: depth + 1 });
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
   }
 }

@@ -7,7 +7,7 @@ export function addCommand(y: Argv): Argv {
     typed((argv: GlobalArgs & { paths: string[] }) => withService(argv, async (svc) => {
       const c = await svc.stage(argv.paths.length ? argv.paths : ['.']);
       if (!argv.quiet) out(`staged ${c.added} new, ${c.modified} modified, ${c.deleted} deleted (${c.unchanged} unchanged)`);
-    })));
+    }, { walks: true })));
 }
 
 export function backupCommand(y: Argv): Argv {
@@ -29,7 +29,7 @@ export function backupCommand(y: Argv): Argv {
     if (s.failed) process.stderr.write(`bt: ${s.failed} file(s) could not be backed up and stay staged\n`);
     for (const d of s.vaultsDown) process.stderr.write(`bt: vault '${d.name}' was not backed up to: ${d.reason}; the next backup catches it up\n`);
     return s.failed > 0 || s.vaultsDown.length > 0 ? 1 : 0;
-  })));
+  }, { walks: argv.all })));
 }
 
 export function vaultCommand(y: Argv): Argv {

@@ -53,6 +53,6 @@ export function dirCommand(y: Argv): Argv {
         }
       }
       return argv.exitCode && st.dirty ? 1 : 0;
-    })))
+    }, { walks: true })))
     .demandCommand(1, 'name a dir command: init, list, remove, status');
 }
