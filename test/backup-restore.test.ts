@@ -485,6 +485,30 @@ describe('deletions and backup -a', () => {
   });
 });
 
+describe('a backup of many commits', () => {
+  it('records every file across commits of 7 files (BT_COMMIT_FILES=7, 61 files)', () => {
+    const env = makeEnv({ env: { BT_COMMIT_FILES: '7' } });
+    initConfig(env);
+    const src = path.join(env.work, 'many');
+    const tree = Array.from({ length: 60 }, (_, i) => ({ path: `d${i % 6}/f${i}.txt`, content: `content ${i}\n`.repeat(i + 1) }));
+    tree.push({ path: 'd0/same-as-f1.txt', content: tree[1]!.content });
+    writeTree(src, tree);
+    ok(env.run(['dir', 'init', src]));
+    ok(env.run(['add'], { cwd: src }));
+    expect(ok(env.run(['backup'])).stdout).toMatch(/^backup: 61 files, 61 new versions/);
+    expect(stagingFiles(env)).toEqual([]);
+    expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(0);
+    withDb(env.dbFile, (db) => {
+      expect(db.prepare('SELECT count(*) FROM file WHERE current_snapshot_id IS NOT NULL').pluck().get()).toBe(61);
+      expect(db.prepare('SELECT count(*) FROM content').pluck().get()).toBe(60);
+    });
+    expect(vaultObjects(env.vaultRoot).length).toBe(60);
+    const back = path.join(env.work, 'back');
+    ok(env.run(['restore', src, '--target', back]));
+    expect(compareTrees(src, back)).toEqual([]);
+  });
+});
+
 describe('deduplication', () => {
   it('identical content is stored once across files, directories and backups', () => {
     const env = makeEnv();

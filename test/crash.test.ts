@@ -119,10 +119,11 @@ describe('bt backup killed with SIGKILL', () => {
   const earlyExits: string[] = [];
 
   beforeAll(async () => {
-    env = makeEnv();
+    // Commits of 500 files, so that the kills land between commits and during them.
+    env = makeEnv({ env: { BT_COMMIT_FILES: '500' } });
     initConfig(env);
     src = path.join(env.work, 'big');
-    // ~2200 small files (more than one commit batch of 2000), 200 files of 1 MiB, one of 80 MiB: about 290 MB.
+    // ~2200 small files (several commits of 500), 200 files of 1 MiB, one of 80 MiB: about 290 MB.
     for (let i = 0; i < 2200; i++) {
       const d = path.join(src, 'small', String(i % 20));
       if (i < 20) fs.mkdirSync(d, { recursive: true });

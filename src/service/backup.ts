@@ -19,10 +19,16 @@ const SMALL_FILE = 1 << 20;
 const CONCURRENCY = 8;
 // A commit costs two syncfs calls, which wait for every dirty page on the
 // vault's filesystem: few, large commits. A killed run redoes at most one.
-const COMMIT_FILES = 10_000;
+// BT_COMMIT_FILES sets a smaller batch, so that tests cover runs of many commits.
+const COMMIT_FILES = positiveInt(process.env.BT_COMMIT_FILES) ?? 10_000;
 const COMMIT_BYTES = 1024 * 1024 * 1024;
 const COMMIT_MS = 10_000;
 const READ_CHUNK = 1 << 20;
+
+function positiveInt(text: string | undefined): number | null {
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
 
 export interface BackupFailure {
   path: string;
