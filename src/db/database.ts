@@ -226,14 +226,16 @@ export class Database {
     if (!names || prints === null) return out;
     const values = prints.split('\n');
     let from = 0;
+    // group_concat skips NULLs: were a value ever NULL, every later name would get the wrong fingerprint.
+    const misaligned = () => new Error('drift index: names and fingerprints do not line up');
     for (const value of values) {
+      if (from > names.length) throw misaligned();
       let to = names.indexOf(0, from);
       if (to < 0) to = names.length;
       out.set(names.toString('latin1', from, to), value);
       from = to + 1;
     }
-    // group_concat skips NULLs: were a fingerprint ever NULL, every later name would get the wrong one.
-    if (from !== names.length + 1) throw new Error('drift index: names and fingerprints do not line up');
+    if (from !== names.length + 1) throw misaligned();
     return out;
   }
 

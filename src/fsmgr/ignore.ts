@@ -11,10 +11,10 @@ export type IgnoreMatcher = (relPath: string, isDir: boolean) => boolean;
  * directories only. An ignored directory is not descended into.
  */
 export function compileIgnore(patterns: string[]): IgnoreMatcher {
-  const byName: RegExp[] = [];
-  const byPath: RegExp[] = [];
-  const dirByName: RegExp[] = [];
-  const dirByPath: RegExp[] = [];
+  const byName: string[] = [];
+  const byPath: string[] = [];
+  const dirByName: string[] = [];
+  const dirByPath: string[] = [];
   for (const raw of patterns) {
     let p = raw.trim();
     if (!p || p.startsWith('#')) continue;
@@ -22,13 +22,9 @@ export function compileIgnore(patterns: string[]): IgnoreMatcher {
     if (dirOnly) p = p.replace(/\/+$/, '');
     const anchored = p.includes('/');
     if (anchored) p = p.replace(/^\/+/, '');
-    const re = picomatch.makeRe(p, { dot: true });
-    if (dirOnly) (anchored ? dirByPath : dirByName).push(re);
-    else (anchored ? byPath : byName).push(re);
+    if (dirOnly) (anchored ? dirByPath : dirByName).push(p);
+    else (anchored ? byPath : byName).push(p);
   }
-  // Each list becomes one regular expression (picomatch's are anchored, so
-  // alternatives cannot bleed into each other): every walked file is tested,
-  // and one test is several times cheaper than one per pattern.
   const name = anyOf(byName);
   const full = anyOf(byPath);
   const dirName = anyOf(dirByName);
@@ -36,15 +32,29 @@ export function compileIgnore(patterns: string[]): IgnoreMatcher {
   if (!name && !full && !dirName && !dirFull) return () => false;
   return (relPath, isDir) => {
     const base = name || dirName ? path.posix.basename(relPath) : '';
-    if (name?.test(base) || full?.test(relPath)) return true;
-    if (isDir && (dirName?.test(base) || dirFull?.test(relPath))) return true;
+    if (name?.(base) || full?.(relPath)) return true;
+    if (isDir && (dirName?.(base) || dirFull?.(relPath))) return true;
     return false;
   };
 }
 
-function anyOf(res: RegExp[]): RegExp | null {
-  if (!res.length) return null;
-  return res.length === 1 ? res[0]! : new RegExp(res.map((r) => r.source).join('|'), res[0]!.flags);
+/**
+ * One test for a list of globs, matching as picomatch's own matcher does: a
+ * name equal to a pattern matches it (so `Report (draft).docx` ignores that
+ * file, although as a glob its parentheses mean something else), and so does
+ * a name its regular expression matches. Every walked file is tested, so the
+ * list's expressions are joined into one where that is safe: picomatch's are
+ * anchored, so alternatives cannot bleed into each other, but a named group
+ * or back-reference could clash with another pattern's groups.
+ */
+function anyOf(globs: string[]): ((s: string) => boolean) | null {
+  if (!globs.length) return null;
+  const literal = new Set(globs);
+  const res = globs.map((g) => picomatch.makeRe(g, { dot: true }));
+  const joinable = res.length > 1 && res.every((r) => r.flags === res[0]!.flags && !/\(\?<|\\[1-9k]/.test(r.source));
+  if (!joinable) return (s) => literal.has(s) || res.some((r) => r.test(s));
+  const one = new RegExp(res.map((r) => r.source).join('|'), res[0]!.flags);
+  return (s) => literal.has(s) || one.test(s);
 }
 
 /** Patterns from a tracked directory's .btignore: one glob a line, `#` comments. */

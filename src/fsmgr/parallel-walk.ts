@@ -13,6 +13,11 @@ export interface WalkRequest {
   exclude: string[];
 }
 
+/** A walk read batch by batch; close() ends one that will not be read. */
+export interface Walk extends AsyncIterable<WalkBatch> {
+  close(): Promise<void>;
+}
+
 const WORKER = workerFile('fsmgr/walk-worker');
 
 function useWorker(): boolean {
@@ -44,9 +49,14 @@ class WalkThread {
     this.worker.unref();
   }
 
-  start(spec: WalkSpec): AsyncIterable<WalkBatch> {
+  start(spec: WalkSpec): Walk {
     this.worker.postMessage(spec);
-    return { [Symbol.asyncIterator]: () => this.read() };
+    return {
+      [Symbol.asyncIterator]: () => this.read(),
+      close: async () => {
+        await this.worker.terminate();
+      },
+    };
   }
 
   private push(m: WalkMessage): void {
@@ -90,7 +100,7 @@ export function prepareWalkThread(): void {
  * files, so that both cores are busy. Without a compiled worker (or with
  * BT_WALK_WORKERS=0) the walk runs on this thread when first read.
  */
-export function startWalk(req: WalkRequest): AsyncIterable<WalkBatch> {
+export function startWalk(req: WalkRequest): Walk {
   const spec: WalkSpec = { root: req.root, starts: [new Uint8Array(req.start)], patterns: req.patterns, exclude: req.exclude };
   if (!useWorker()) return inline(spec);
   const thread = spare ?? new WalkThread(WORKER!);
@@ -98,8 +108,9 @@ export function startWalk(req: WalkRequest): AsyncIterable<WalkBatch> {
   return thread.start(spec);
 }
 
-function inline(spec: WalkSpec): AsyncIterable<WalkBatch> {
+function inline(spec: WalkSpec): Walk {
   return {
+    close: async () => {},
     async *[Symbol.asyncIterator]() {
       const batches: WalkBatch[] = [];
       walkInBatches(spec, (b) => batches.push(b));

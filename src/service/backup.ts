@@ -58,6 +58,8 @@ export interface BackupSummary {
   vaultsDown: DownVault[];
   /** Objects copied to vaults that lacked them. */
   caughtUp: number;
+  /** Commits that recorded files (a vault flush and one database transaction each). */
+  commits: number;
 }
 
 type Outcome =
@@ -141,7 +143,7 @@ class BackupRun {
     this.run = ctx.db.startRun();
     this.summary = {
       runId: this.run.id, status: 'ok', files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0,
-      durationMs: 0, staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0,
+      durationMs: 0, staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0, commits: 0,
     };
   }
 
@@ -379,7 +381,10 @@ class BackupRun {
     this.committing = (async () => {
       await prev;
       const durable = await flushed;
-      if (batch.length) this.record(batch, durable);
+      if (batch.length) {
+        this.record(batch, durable);
+        this.summary.commits++;
+      }
     })();
     await this.committing;
   }
@@ -482,7 +487,7 @@ export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<B
   if (set.count === 0 && ctx.db.getMeta('metadata_dirty') !== '1' && !anyVaultBehind(ctx)) {
     const summary: BackupSummary = {
       runId: '', status: 'nothing', files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0,
-      durationMs: Date.now() - started, staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0,
+      durationMs: Date.now() - started, staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0, commits: 0,
     };
     ctx.staging.complete(set, []);
     ctx.runDetails = summaryLog(summary);
@@ -528,7 +533,7 @@ function summaryLog(s: BackupSummary): Record<string, unknown> {
   return {
     run_id: s.runId || null, status: s.status, files: s.files, stored: s.stored, unchanged: s.unchanged, deleted: s.deleted, failed: s.failed,
     bytes_new: s.bytesNew, bytes_dedup: s.bytesDedup, duration_ms: s.durationMs, failures: s.failures, metadata: s.metadata,
-    vaults_down: s.vaultsDown, caught_up: s.caughtUp,
+    vaults_down: s.vaultsDown, caught_up: s.caughtUp, commits: s.commits,
   };
 }
 

@@ -44,7 +44,13 @@ export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buf
     ? startWalk({ root: dir.path, start, patterns: ctx.ignorePatterns(dir.path), exclude: ctx.excludedPaths })
     : null;
   // Entries are removed as the walk meets them: what is left was not seen.
-  const recorded = ctx.db.driftIndex(dir.id);
+  let recorded: Map<string, string>;
+  try {
+    recorded = ctx.db.driftIndex(dir.id);
+  } catch (err) {
+    await walk?.close(); // nobody will read it
+    throw err;
+  }
   if (startStat.type === 'entry') {
     const key = start.toString('latin1');
     yield [{ rel: start, state: driftOf(recorded.get(key), fingerprint(startStat.meta)), pending: false }];

@@ -130,6 +130,14 @@ describe('walks', () => {
     }
   });
 
+  it('close() ends a walk that will not be read: its worker is gone', async () => {
+    const walk = startWalk({ ...spec, start: Buffer.alloc(0) });
+    await walk.close();
+    await expect((async () => {
+      for await (const b of walk) void b;
+    })()).rejects.toThrow(/walk worker exited/);
+  });
+
   it('a walk below a start reports only that part', async () => {
     const batches: WalkBatch[] = [];
     for await (const b of startWalk({ ...spec, start: Buffer.from('a2/b3') })) batches.push(b);

@@ -44,6 +44,25 @@ describe('compileIgnore', () => {
     expect(m('cache/tmp', false)).toBe(false);
   });
 
+  it('a pattern also matches a name equal to it, as picomatch does (parentheses, brackets)', () => {
+    const m = compileIgnore(['Report (draft).docx', 'Photos (copy)/', 'notes [old].txt', '*.tmp']);
+    expect(m('Report (draft).docx', false)).toBe(true);
+    expect(m('sub/Report (draft).docx', false)).toBe(true);
+    expect(m('Photos (copy)', true)).toBe(true);
+    expect(m('Photos (copy)', false)).toBe(false);
+    expect(m('notes [old].txt', false)).toBe(true);
+    expect(m('x.tmp', false)).toBe(true);
+    expect(m('Report (final).docx', false)).toBe(false);
+  });
+
+  it('patterns whose expressions cannot be joined (named groups, back-references) still each match', () => {
+    const m = compileIgnore(['+(a|b).log', '@(x|y).dat', '*.swp']);
+    expect(m('a.log', false)).toBe(true);
+    expect(m('y.dat', false)).toBe(true);
+    expect(m('f.swp', false)).toBe(true);
+    expect(m('c.log', false)).toBe(false);
+  });
+
   it('globs match dotfiles', () => {
     const m = compileIgnore(['*.swp', '.bt-tmp-*']);
     expect(m('.hidden.swp', false)).toBe(true);
