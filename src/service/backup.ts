@@ -62,6 +62,13 @@ export interface BackupSummary {
   commits: number;
 }
 
+function newSummary(runId: string, status: BackupSummary['status'], staged: StageCounts | null): BackupSummary {
+  return {
+    runId, status, files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0, durationMs: 0,
+    staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0, commits: 0,
+  };
+}
+
 type Outcome =
   | { kind: 'delete'; dir: DirectoryRow; rel: Buffer }
   | { kind: 'upsert'; dir: DirectoryRow; rel: Buffer; meta: FileMeta; contentId: string | null; bytes: number; held: string[]; entry: StagedEntry };
@@ -141,10 +148,7 @@ class BackupRun {
 
   constructor(private readonly ctx: Context, private readonly vaults: VaultSet, private readonly dirs: DirPrefix[], staged: StageCounts | null) {
     this.run = ctx.db.startRun();
-    this.summary = {
-      runId: this.run.id, status: 'ok', files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0,
-      durationMs: 0, staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0, commits: 0,
-    };
+    this.summary = newSummary(this.run.id, 'ok', staged);
   }
 
   /** Process `entries` (streamed from the staging batches; `total` of them at most). */
@@ -485,10 +489,7 @@ export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<B
     .map((dir) => ({ dir, prefix: Buffer.from(dir.path === '/' ? '/' : dir.path + '/') }))
     .sort((a, b) => b.prefix.length - a.prefix.length);
   if (set.count === 0 && ctx.db.getMeta('metadata_dirty') !== '1' && !anyVaultBehind(ctx)) {
-    const summary: BackupSummary = {
-      runId: '', status: 'nothing', files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0,
-      durationMs: Date.now() - started, staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0, commits: 0,
-    };
+    const summary = { ...newSummary('', 'nothing', staged), durationMs: Date.now() - started };
     ctx.staging.complete(set, []);
     ctx.runDetails = summaryLog(summary);
     return summary;

@@ -107,9 +107,7 @@ export async function recoverHost(ctx: Context, opts: { hostId: string; vault?: 
     const snapshots = db.countSnapshots();
     const directories = db.listDirectories().map((d) => d.path);
     ctx.saveConfig({ ...ctx.config, host_id: hostId });
-    if (opts.force) {
-      ctx.staging.complete(ctx.staging.openBatches(), []);
-    }
+    if (opts.force) ctx.staging.discardAll();
     return { hostId, vault: chosen.vault.name, version: chosen.name, directories, snapshots };
   } finally {
     fs.rmSync(tmpGz, { force: true });

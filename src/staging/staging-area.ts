@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { fsyncDir, tempSibling, writeFileAtomic } from '../fsmgr/atomic.js';
+import { fsyncDir, tempSibling } from '../fsmgr/atomic.js';
 
 export type StagedOp = 'upsert' | 'delete';
 
@@ -45,10 +45,11 @@ export class StagingArea {
     return this.listNames().filter((n) => n.endsWith('.jsonl') && !n.startsWith('.')).sort().map((n) => path.join(this.dir, n));
   }
 
+  /** One new batch of `entries` (none when there are none). */
   stageForBackup(entries: StagedEntry[]): void {
-    if (entries.length === 0) return;
-    const lines = entries.map(entryLine).join('');
-    writeFileAtomic(path.join(this.dir, batchName()), lines);
+    const batch = this.newBatch();
+    for (const e of entries) batch.add(e);
+    batch.commit();
   }
 
   /** A new batch written as entries come, so that staging a large tree never holds it in memory; commit() makes it visible atomically. */
@@ -60,7 +61,9 @@ export class StagingArea {
   openBatches(): StagedBatches {
     const batches = this.batchFiles();
     let count = 0;
-    for (const b of batches) for (const chunk of readChunks(b)) for (const byte of chunk) if (byte === 0x0a) count++;
+    for (const b of batches) {
+      for (const chunk of readChunks(b)) for (let at = chunk.indexOf(0x0a); at >= 0; at = chunk.indexOf(0x0a, at + 1)) count++;
+    }
     return { batches, count };
   }
 
@@ -110,6 +113,11 @@ export class StagingArea {
     this.stageForBackup(remaining);
     for (const b of set.batches) fs.rmSync(b, { force: true });
     for (const n of this.listNames()) if (n.startsWith('.bt-tmp-')) fs.rmSync(path.join(this.dir, n), { force: true });
+  }
+
+  /** Drop everything staged (recover --force). */
+  discardAll(): void {
+    this.complete({ batches: this.batchFiles() }, []);
   }
 
   private listNames(): string[] {
