@@ -123,6 +123,14 @@ describe('bad input', () => {
     });
   });
 
+  describe('a restore target that cannot be made (exit 6, one line naming it)', () => {
+    const underFile = () => path.join(outside, 'o.txt', 'sub');
+    it('below a regular file: a file restore', () => bad(['restore', 'f.txt', '--target', underFile()], { code: 6, match: `cannot create directory ${underFile()}: not a directory` }));
+    it('below a regular file: a directory restore', () => bad(['restore', src, '--target', underFile()], { code: 6, match: 'not a directory' }));
+    // Node 20's own recursive mkdir loops forever here; bt must answer at once.
+    it.runIf(fs.existsSync('/proc/self'))('below /proc', () => bad(['restore', src, '--target', '/proc/bt-no-such-dir/x'], { code: 6, match: 'cannot create directory /proc/bt-no-such-dir/x' }));
+  });
+
   describe('a restore whose flush to disk fails', () => {
     // A `sync` that always fails stands in for a disk that reports a write-back error.
     function failingSyncPath(): string {

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import { migrate } from './migrations.js';
 import type { BackupRunRow, DirectoryRow, DirectorySummary, FileRow, NewSnapshot, RestorableVersion, SnapshotRow, TrackedFile } from './types.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export const DB_FILE = 'bt.sqlite3';
 
@@ -78,7 +79,7 @@ export class Database {
   private readonly stmts = new Map<string, BetterSqlite3.Statement>();
 
   constructor(dataDir: string, options: { readonly?: boolean } = {}) {
-    fs.mkdirSync(dataDir, { recursive: true });
+    makeDirs(dataDir);
     this.file = path.join(dataDir, DB_FILE);
     this.db = new BetterSqlite3(this.file, { readonly: options.readonly ?? false });
     this.db.pragma('journal_mode = WAL');

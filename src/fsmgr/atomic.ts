@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { makeDirs } from '../util/make-dirs.js';
 
 export function tempSibling(target: string): string {
   return path.join(path.dirname(target), `.bt-tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}-${path.basename(target)}`);
@@ -17,7 +18,7 @@ export function fsyncDir(dir: string): void {
 
 /** Write a small file atomically: temp file in the same directory, fsync, rename, fsync the directory. */
 export function writeFileAtomic(target: string, data: string | Buffer, mode = 0o644): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  makeDirs(path.dirname(target));
   const tmp = tempSibling(target);
   try {
     const fd = fs.openSync(tmp, 'wx', mode);

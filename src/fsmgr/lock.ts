@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LockError } from '../errors.js';
 import { pidAlive } from '../util/pid.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export interface HostLock {
   release(): void;
@@ -15,7 +16,7 @@ export interface HostLock {
  * taken over, and `onStale` is told so the user sees it.
  */
 export function acquireLock(baseDir: string, command: string, onStale: (msg: string) => void): HostLock {
-  fs.mkdirSync(baseDir, { recursive: true });
+  makeDirs(baseDir);
   const lockPath = path.join(baseDir, 'lock');
   const body = JSON.stringify({ pid: process.pid, host: os.hostname(), command, started_at: new Date().toISOString() });
   for (let attempt = 0; attempt < 3; attempt++) {

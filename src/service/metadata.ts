@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import type { Vault } from '../vault/vault.js';
 import type { Context } from './context.js';
 import { gzipFile } from '../util/gzip-file.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export const HOST_FILE = 'host.json';
 const DB_PREFIX = 'db-';
@@ -42,7 +43,7 @@ export function dbVersions(names: string[]): string[] {
 export async function uploadMetadata(ctx: Context, vaults: Vault[], onVaultError?: (v: Vault, err: unknown) => void): Promise<string> {
   const hostId = ctx.config.host_id;
   const work = path.join(ctx.config.data_dir, `.upload-${crypto.randomBytes(4).toString('hex')}`);
-  fs.mkdirSync(work, { recursive: true });
+  makeDirs(work);
   try {
     const copy = path.join(work, 'db.sqlite3');
     await ctx.db.backupTo(copy);

@@ -10,6 +10,7 @@ import type { Vault } from '../vault/vault.js';
 import type { Context } from './context.js';
 import { dbVersions, readHostInfo, timeOfName, type HostInfo } from './metadata.js';
 import { parseAt, isoFromMs } from './time.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export interface HostListing extends HostInfo {
   vault: string;
@@ -28,7 +29,7 @@ async function chosenVaults(ctx: Context, name?: string): Promise<Vault[]> {
 /** `bt recover --list`: the hosts whose metadata the vault(s) hold. */
 export async function listHosts(ctx: Context, vaultName?: string): Promise<HostListing[]> {
   const out: HostListing[] = [];
-  fs.mkdirSync(ctx.config.data_dir, { recursive: true });
+  makeDirs(ctx.config.data_dir);
   for (const v of await chosenVaults(ctx, vaultName)) {
     for (const hostId of await v.listHosts()) {
       const versions = dbVersions(await v.listMetadata(hostId));

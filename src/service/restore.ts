@@ -12,6 +12,7 @@ import { runPool } from './pool.js';
 import { syncFilesystem } from '../util/sync-fs.js';
 import { underStart } from './scan.js';
 import { isoFromMs, parseAt } from './time.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export interface RestoreOptions {
   checksum?: string;
@@ -137,7 +138,7 @@ async function writeVersion(w: Writer, s: RestorableVersion, dest: Buffer): Prom
   const tmpPath = joinBytes(dirBuf, Buffer.from(`.bt-tmp-${TMP_PREFIX}-${tmpSeq++}.restore`));
   const dirKey = dirBuf.toString('latin1');
   if (!w.madeDirs.has(dirKey)) {
-    fs.mkdirSync(dirBuf, { recursive: true });
+    makeRestoreDirs(dirBuf);
     w.madeDirs.add(dirKey);
   }
   try {
@@ -155,8 +156,24 @@ async function writeVersion(w: Writer, s: RestorableVersion, dest: Buffer): Prom
   }
 }
 
+/** The directories a restore writes into, or one line naming the one that cannot be made. */
+function makeRestoreDirs(dir: Buffer): void {
+  try {
+    makeDirs(dir);
+  } catch (err) {
+    if (!(err as NodeJS.ErrnoException).code) throw err;
+    throw new IoError(`cannot create directory ${displayName(dir)}: ${describeSystemError(err)}`, { cause: err });
+  }
+}
+
 function exists(p: Buffer): boolean {
-  return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+  try {
+    return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+  } catch (err) {
+    // Below a file: nothing there, and creating the directory says why.
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    throw err;
+  }
 }
 
 /** Bytes written between background flushes of a large restore. */
@@ -293,7 +310,7 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
       if (underStart(x.name, loc.rel)) yield { s: x.version, dest: joinBytes(targetBuf, x.name) };
     }
   })();
-  fs.mkdirSync(target, { recursive: true });
+  makeRestoreDirs(Buffer.from(target));
   let done = 0;
   let bytes = 0;
   const archived: ArchivedObjectError[] = [];

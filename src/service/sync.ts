@@ -7,6 +7,7 @@ import type { Context } from './context.js';
 import { runPool } from './pool.js';
 import { VaultSet } from './vault-set.js';
 import { uploadMetadata } from './metadata.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 function VaultSetOpen(ctx: Context, required?: string): Promise<VaultSet> {
   return VaultSet.open(ctx.config.vaults, ctx.reporter, required);
@@ -29,7 +30,7 @@ const BATCH = 500;
 export async function catchUpVault(ctx: Context, vaults: VaultSet, target: Vault): Promise<SyncResult> {
   const result: SyncResult = { vault: target.name, copied: 0, bytes: 0, unavailable: 0 };
   const work = path.join(ctx.config.data_dir, `.sync-${crypto.randomBytes(4).toString('hex')}`);
-  fs.mkdirSync(work, { recursive: true });
+  makeDirs(work);
   let skipped = new Set<string>();
   try {
     for (;;) {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { fsyncDir, tempSibling } from '../fsmgr/atomic.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 export type StagedOp = 'upsert' | 'delete';
 
@@ -152,7 +153,7 @@ export class BatchWriter {
 
   private writeOut(): void {
     if (this.fd === null) {
-      fs.mkdirSync(path.dirname(this.target), { recursive: true });
+      makeDirs(path.dirname(this.target));
       this.fd = fs.openSync(this.tmp, 'wx', 0o644);
     }
     fs.writeFileSync(this.fd, this.lines.join('')); // writes it all: a bare writeSync may be short

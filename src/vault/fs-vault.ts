@@ -8,6 +8,7 @@ import { CopyPool } from './copy-pool.js';
 import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault } from './vault.js';
 import { pidAlive } from '../util/pid.js';
 import { syncFilesystem } from '../util/sync-fs.js';
+import { makeDirs } from '../util/make-dirs.js';
 
 const CHUNK = 1 << 20;
 const SMALL_OBJECT = 1 << 20;
@@ -66,8 +67,8 @@ export class FileSystemVault implements Vault {
 
   async init(): Promise<void> {
     try {
-      fs.mkdirSync(this.root, { recursive: true });
-      for (const d of ['content', 'metadata', 'tmp']) fs.mkdirSync(path.join(this.root, d), { recursive: true });
+      makeDirs(this.root);
+      for (const d of ['content', 'metadata', 'tmp']) makeDirs(path.join(this.root, d));
       const marker = path.join(this.root, VAULT_MARKER);
       if (!fs.existsSync(marker)) {
         const body = JSON.stringify({ format: VAULT_FORMAT, version: VAULT_FORMAT_VERSION, created_at: new Date().toISOString() }, null, 2) + '\n';
@@ -110,7 +111,7 @@ export class FileSystemVault implements Vault {
     } catch {
       throw new VaultError(`vault '${this.name}': path is not writable: ${this.root}`);
     }
-    fs.mkdirSync(path.join(this.root, 'tmp'), { recursive: true });
+    makeDirs(path.join(this.root, 'tmp'));
     this.removeStaleTemps();
   }
 
@@ -240,7 +241,7 @@ export class FileSystemVault implements Vault {
         const final = this.contentPath(id);
         const shard = path.dirname(final);
         if (!shards.has(shard)) {
-          fs.mkdirSync(shard, { recursive: true });
+          makeDirs(shard);
           shards.add(shard);
         }
         fs.renameSync(tmp, final);
@@ -286,7 +287,7 @@ export class FileSystemVault implements Vault {
 
   async putMetadata(hostId: string, name: string, sourcePath: string): Promise<void> {
     const dir = this.metadataDir(hostId);
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     const tmp = this.tempPath('meta');
     try {
       await fsp.copyFile(sourcePath, tmp);
