@@ -579,6 +579,24 @@ describe('ignore rules', () => {
   });
 });
 
+describe('ignore rules: negation', () => {
+  it("a '!' line is skipped with a warning naming it, instead of ignoring every other file", () => {
+    const env = makeEnv();
+    initConfig(env);
+    const src = path.join(env.work, 'neg');
+    writeTree(src, [
+      { path: '.btignore', content: '*.log\n!keep.log\n' },
+      { path: 'a.txt', content: 'a' },
+      { path: 'b.log', content: 'b' },
+      { path: 'keep.log', content: 'k' },
+    ]);
+    ok(env.run(['dir', 'init', src]));
+    const r = ok(env.run(['add'], { cwd: src }));
+    expect(r.stdout.trim()).toBe('staged 2 new, 0 modified, 0 deleted (0 unchanged)');
+    expect(r.stderr).toContain(`ignore pattern '!keep.log' in ${path.join(src, '.btignore')} skipped: negation ('!') is not supported`);
+  });
+});
+
 describe('files bt cannot read', () => {
   it('a FIFO is skipped and reported; the rest is backed up', () => {
     const env = makeEnv();

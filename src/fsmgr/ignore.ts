@@ -5,7 +5,8 @@ import picomatch from 'picomatch';
 export type IgnoreMatcher = (relPath: string, isDir: boolean) => boolean;
 
 /**
- * Patterns follow the familiar .gitignore shape without negation: a pattern
+ * Patterns follow the familiar .gitignore shape without negation (a `!`
+ * line is skipped, see isNegation): a pattern
  * with no slash matches a name at any depth, one with a slash matches the
  * path from the tracked directory's root, and a trailing slash matches
  * directories only. An ignored directory is not descended into.
@@ -17,7 +18,7 @@ export function compileIgnore(patterns: string[]): IgnoreMatcher {
   const dirByPath: string[] = [];
   for (const raw of patterns) {
     let p = raw.trim();
-    if (!p || p.startsWith('#')) continue;
+    if (!p || p.startsWith('#') || isNegation(p)) continue;
     const dirOnly = p.endsWith('/');
     if (dirOnly) p = p.replace(/\/+$/, '');
     const anchored = p.includes('/');
@@ -55,6 +56,15 @@ function anyOf(globs: string[]): ((s: string) => boolean) | null {
   if (!joinable) return (s) => literal.has(s) || res.some((r) => r.test(s));
   const one = new RegExp(res.map((r) => r.source).join('|'), res[0]!.flags);
   return (s) => literal.has(s) || one.test(s);
+}
+
+/**
+ * A gitignore-style re-include (`!pattern`), which bt does not support. To
+ * picomatch it would mean "everything but", so such a line would silently
+ * ignore nearly every file: it is skipped instead (and the service warns).
+ */
+export function isNegation(pattern: string): boolean {
+  return pattern.trim().startsWith('!');
 }
 
 /** Patterns from a tracked directory's .btignore: one glob a line, `#` comments. */

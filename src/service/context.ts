@@ -3,7 +3,7 @@ import path from 'node:path';
 import { configPath, defaultConfig, readConfig, vaultLocation, writeConfig, type Config } from '../config/config.js';
 import { Database } from '../db/database.js';
 import { StagingArea } from '../staging/staging-area.js';
-import { compileIgnore, readBtignore, type IgnoreMatcher } from '../fsmgr/ignore.js';
+import { isNegation, readBtignore } from '../fsmgr/ignore.js';
 import { acquireLock, type HostLock } from '../fsmgr/lock.js';
 import { createVault } from '../vault/factory.js';
 import type { Vault } from '../vault/vault.js';
@@ -71,13 +71,13 @@ export class Context {
     return new StagingArea(this.config.staging_dir);
   }
 
-  /** Ignore rules of one tracked directory: the config's list plus its .btignore. */
-  ignoreFor(root: string): IgnoreMatcher {
-    return compileIgnore(this.ignorePatterns(root));
-  }
-
+  /** Ignore patterns of one tracked directory: the config's list plus its .btignore (compiled by whoever walks). */
   ignorePatterns(root: string): string[] {
-    return [...this.config.ignore_list, ...readBtignore(root)];
+    const fromFile = readBtignore(root);
+    for (const [source, list] of [['ignore_list', this.config.ignore_list], [path.join(root, '.btignore'), fromFile]] as const) {
+      for (const p of list.filter(isNegation)) this.reporter.warn(`ignore pattern '${p}' in ${source} skipped: negation ('!') is not supported`);
+    }
+    return [...this.config.ignore_list, ...fromFile];
   }
 
   /** Absolute paths a walk never enters. */

@@ -63,6 +63,13 @@ describe('compileIgnore', () => {
     expect(m('c.log', false)).toBe(false);
   });
 
+  it("a '!' negation is skipped: it never widens what is ignored", () => {
+    const m = compileIgnore(['*.log', '!keep.log', '!']);
+    expect(m('a.txt', false)).toBe(false);
+    expect(m('a.log', false)).toBe(true);
+    expect(m('keep.log', false)).toBe(true);
+  });
+
   it('globs match dotfiles', () => {
     const m = compileIgnore(['*.swp', '.bt-tmp-*']);
     expect(m('.hidden.swp', false)).toBe(true);
