@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
+import { uuidv7 } from './uuid7.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { migrate } from './migrations.js';
 import type { BackupRunRow, DirectoryRow, DirectorySummary, FileRow, NewSnapshot, RestorableVersion, SnapshotRow, TrackedFile } from './types.js';
@@ -158,7 +158,7 @@ export class Database {
   createDirectory(p: string): { directory: DirectoryRow; absorbed: DirectoryRow[] } {
     return this.transaction(() => {
       const now = Date.now();
-      const dir: DirectoryRow = { id: crypto.randomUUID(), path: p, createdAt: now, removedAt: null };
+      const dir: DirectoryRow = { id: uuidv7(), path: p, createdAt: now, removedAt: null };
       this.q('INSERT INTO directory(id, path, created_at) VALUES (?, ?, ?)').run(dir.id, dir.path, now);
       const children = this.findDirectoriesByPathPrefix(p);
       for (const child of children) this.moveFiles(child, dir);
@@ -197,7 +197,7 @@ export class Database {
   findOrCreateFile(directoryId: string, name: Buffer): FileRow {
     const existing = this.findFile(directoryId, name);
     if (existing) return existing;
-    const f: FileRow = { id: crypto.randomUUID(), directoryId, name, currentSnapshotId: null, deleted: false };
+    const f: FileRow = { id: uuidv7(), directoryId, name, currentSnapshotId: null, deleted: false };
     this.q('INSERT INTO file(id, directory_id, name, deleted) VALUES (?, ?, ?, 0)').run(f.id, directoryId, name);
     return f;
   }
@@ -270,8 +270,8 @@ export class Database {
 
   /** Record a new version of a file, creating the file row when `fileId` is null. Run inside a transaction. */
   recordVersion(fileId: string | null, directoryId: string, name: Buffer, snap: NewSnapshot, runId: string | null, createdAt: number): string {
-    const id = fileId ?? crypto.randomUUID();
-    const snapId = crypto.randomUUID();
+    const id = fileId ?? uuidv7();
+    const snapId = uuidv7();
     // The file row first, then its version, then the pointer: each foreign key holds at every step
     // (deferring the check instead made SQLite scan the file table on every insert).
     if (!fileId) this.q('INSERT INTO file(id, directory_id, name, deleted) VALUES (?, ?, ?, 0)').run(id, directoryId, name);
@@ -320,7 +320,7 @@ export class Database {
   }
 
   insertSnapshot(file: FileRow, snap: NewSnapshot, runId: string | null, createdAt: number): SnapshotRow {
-    const row: SnapshotRow = { ...snap, id: crypto.randomUUID(), fileId: file.id, createdAt, backupRunId: runId };
+    const row: SnapshotRow = { ...snap, id: uuidv7(), fileId: file.id, createdAt, backupRunId: runId };
     this.q(`INSERT INTO file_snapshot(id, file_id, content_id, created_at, backup_run_id, size, mode, uid, gid, atime_ns, mtime_ns, ctime_ns, birthtime_ns, file_type, link_target, deleted)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       row.id, row.fileId, row.contentId, createdAt, runId, row.size, row.mode, row.uid, row.gid,
@@ -355,7 +355,7 @@ export class Database {
   // ---- backup runs ----
 
   startRun(): BackupRunRow {
-    const run: BackupRunRow = { id: crypto.randomUUID(), startedAt: Date.now(), endedAt: null, status: 'running', filesStored: 0, filesUnchanged: 0, filesDeleted: 0, filesFailed: 0, bytesNew: 0, bytesDedup: 0 };
+    const run: BackupRunRow = { id: uuidv7(), startedAt: Date.now(), endedAt: null, status: 'running', filesStored: 0, filesUnchanged: 0, filesDeleted: 0, filesFailed: 0, bytesNew: 0, bytesDedup: 0 };
     this.q('INSERT INTO backup_run(id, started_at, status) VALUES (?, ?, ?)').run(run.id, run.startedAt, run.status);
     return run;
   }

@@ -71,6 +71,12 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX file_snapshot_file ON file_snapshot(file_id, created_at);
   CREATE INDEX file_snapshot_content ON file_snapshot(content_id);
   `,
+  // 2: no query looks versions up by content, and keeping this index cost
+  // every new version an insert at a random place (content ids are hashes).
+  // A feature that needs the lookup (pruning content) adds it back.
+  `
+  DROP INDEX file_snapshot_content;
+  `,
 ];
 
 export function migrate(db: BetterSqlite3.Database): void {
