@@ -3,7 +3,7 @@ import path from 'node:path';
 import { uuidv7 } from './uuid7.js';
 import BetterSqlite3 from 'better-sqlite3';
 import { migrate } from './migrations.js';
-import type { BackupRunRow, DirectoryRow, DirectorySummary, FileRow, NewSnapshot, RestorableVersion, SnapshotRow, TrackedFile } from './types.js';
+import type { BackupRecord, BackupRecordResult, BackupRunRow, DirectoryRow, DirectorySummary, FileRow, NewSnapshot, RestorableVersion, SnapshotRow, TrackedFile } from './types.js';
 import { makeDirs } from '../util/make-dirs.js';
 
 export const DB_FILE = 'bt.sqlite3';
@@ -76,10 +76,12 @@ const SNAP_COLS = 's.id, s.file_id, s.content_id, s.created_at, s.backup_run_id,
 export class Database {
   readonly db: BetterSqlite3.Database;
   readonly file: string;
+  readonly dataDir: string;
   private readonly stmts = new Map<string, BetterSqlite3.Statement>();
 
   constructor(dataDir: string, options: { readonly?: boolean } = {}) {
     makeDirs(dataDir);
+    this.dataDir = dataDir;
     this.file = path.join(dataDir, DB_FILE);
     this.db = new BetterSqlite3(this.file, { readonly: options.readonly ?? false });
     this.db.pragma('journal_mode = WAL');
@@ -328,6 +330,53 @@ export class Database {
     );
     this.q('UPDATE file SET current_snapshot_id = ?, deleted = ? WHERE id = ?').run(row.id, row.deleted ? 1 : 0, file.id);
     return row;
+  }
+
+  /**
+   * One commit of a backup, in one transaction: deletions, the content the
+   * vaults now hold, and new versions; one result per record. A vault holds
+   * content when its flush for this commit succeeded (`durable`) or an
+   * earlier record says so.
+   */
+  recordBackup(records: BackupRecord[], durable: string[], runId: string, now: number): BackupRecordResult[] {
+    return this.transaction(() => {
+      const results: BackupRecordResult[] = [];
+      let changed = false;
+      for (const r of records) {
+        const name = Buffer.from(r.name, 'latin1');
+        if (r.kind === 'delete') {
+          const file = this.findFile(r.directoryId, name);
+          if (!file || file.deleted || !file.currentSnapshotId) {
+            results.push('skipped');
+            continue;
+          }
+          const { id: _i, fileId: _f, createdAt: _c, backupRunId: _r, ...last } = this.getSnapshot(file.currentSnapshotId)!;
+          this.insertSnapshot(file, { ...last, deleted: true }, runId, now);
+          results.push('deleted');
+          changed = true;
+          continue;
+        }
+        if (r.contentId) {
+          const contentId = r.contentId;
+          const held = r.vaults.filter((v) => durable.includes(v) || this.contentVaults(contentId).includes(v));
+          if (!held.length) {
+            results.push('no-vault');
+            continue;
+          }
+          for (const v of held) this.recordContent(contentId, r.snap.size, v, now);
+        }
+        if (r.unchanged) {
+          results.push('unchanged');
+          continue;
+        }
+        const linkTarget = r.snap.linkTarget === null ? null : Buffer.from(r.snap.linkTarget, 'latin1');
+        this.recordVersion(r.fileId, r.directoryId, name, { ...r.snap, linkTarget, deleted: false }, runId, now);
+        results.push('stored');
+        changed = true;
+      }
+      if (changed) this.setMeta('metadata_dirty', '1');
+      return results;
+    });
   }
 
   // ---- content ----

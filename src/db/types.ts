@@ -76,3 +76,32 @@ export interface DirectorySummary extends DirectoryRow {
   files: number;
   lastBackupAt: number | null;
 }
+
+/**
+ * One file's outcome of a backup commit, for Database.recordBackup. Plain
+ * data, since it may cross to the record thread: names and link targets are
+ * latin1 strings (one char per byte), because a Buffer would carry its whole
+ * pool slab across.
+ */
+export type BackupRecord =
+  | { kind: 'delete'; directoryId: string; name: string }
+  | {
+      kind: 'version';
+      directoryId: string;
+      name: string;
+      /** The file's row, or null for a file new to the database. */
+      fileId: string | null;
+      /** Same content and metadata as its current version: no new version, only the content placement. */
+      unchanged: boolean;
+      contentId: string | null;
+      /** The vaults the content was put to this commit. */
+      vaults: string[];
+      snap: Omit<NewSnapshot, 'linkTarget' | 'deleted'> & { linkTarget: string | null };
+    };
+
+/**
+ * What recordBackup did with a record. 'skipped': a deletion of a file with
+ * no live version; 'no-vault': no vault holds the content durably, so nothing
+ * was recorded and the file stays staged.
+ */
+export type BackupRecordResult = 'deleted' | 'unchanged' | 'stored' | 'skipped' | 'no-vault';

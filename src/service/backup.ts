@@ -4,7 +4,8 @@ import fsp from 'node:fs/promises';
 import { ExitCode, VaultError, describeSystemError } from '../errors.js';
 import { displayName } from '../fsmgr/paths.js';
 import { sameVersion, statPath, type FileMeta } from '../fsmgr/stat.js';
-import type { DirectoryRow, TrackedFile } from '../db/types.js';
+import type { BackupRecord, DirectoryRow, TrackedFile } from '../db/types.js';
+import { BackupRecorder } from '../db/backup-recorder.js';
 import type { StagedEntry } from '../staging/staging-area.js';
 import { ContentChangedError, type Vault } from '../vault/vault.js';
 import { VaultSet, type DownVault } from './vault-set.js';
@@ -145,9 +146,11 @@ class BackupRun {
   private readBytes = 0;
   private readonly runStarted = Date.now();
   private readonly run;
+  private readonly recorder: BackupRecorder;
 
   constructor(private readonly ctx: Context, private readonly vaults: VaultSet, private readonly dirs: DirPrefix[], staged: StageCounts | null) {
     this.run = ctx.db.startRun();
+    this.recorder = new BackupRecorder(ctx.db);
     this.summary = newSummary(this.run.id, 'ok', staged);
   }
 
@@ -337,12 +340,12 @@ class BackupRun {
 
   /**
    * Files of this run with their current versions: looked up once by
-   * processEntry, kept current by record() as it writes them (nothing else
-   * writes file rows while the host lock is held), and forgotten once
+   * processEntry, read again by toRecord, and forgotten once their commit is
    * recorded, so that memory stays bounded by the files in flight however
-   * large the run.
+   * large the run. A path comes once per run, and nothing else writes file
+   * rows while the host lock is held.
    */
-  private trackedByDir = new Map<string, Map<string, TrackedFile | null>>();
+  private readonly trackedByDir = new Map<string, Map<string, TrackedFile | null>>();
   private trackedIn(dir: DirectoryRow): Map<string, TrackedFile | null> {
     let m = this.trackedByDir.get(dir.id);
     if (!m) {
@@ -361,10 +364,6 @@ class BackupRun {
       m.set(key, t);
     }
     return t;
-  }
-
-  private remember(dir: DirectoryRow, rel: Buffer, t: TrackedFile): void {
-    this.trackedIn(dir).set(rel.toString('latin1'), t);
   }
 
   private async putEverywhere(id: string, source: { data: Buffer } | { path: Buffer; size: number }, size: number): Promise<string[]> {
@@ -386,71 +385,50 @@ class BackupRun {
       await prev;
       const durable = await flushed;
       if (batch.length) {
-        this.record(batch, durable);
+        await this.record(batch, durable);
         this.summary.commits++;
       }
     })();
     await this.committing;
   }
 
-  private record(batch: Outcome[], durable: Set<string>): void {
+  private async record(batch: Outcome[], durable: Set<string>): Promise<void> {
     try {
-      this.recordIn(batch, durable);
-    } catch (err) {
-      // A rolled-back transaction leaves remembered versions the database does not hold.
-      this.trackedByDir = new Map();
-      throw err;
+      const results = await this.recorder.record(batch.map((o) => this.toRecord(o)), [...durable], this.run.id, Date.now());
+      for (let i = 0; i < batch.length; i++) {
+        const o = batch[i]!;
+        switch (results[i]) {
+          case 'deleted': this.summary.deleted++; break;
+          case 'stored': this.summary.stored++; break;
+          case 'unchanged': this.summary.unchanged++; break;
+          case 'no-vault': if (o.kind === 'upsert') this.fail(o.entry, new Error('no vault could store it')); break;
+        }
+      }
+    } finally {
+      // Recorded or rolled back, the database now answers for these files.
+      for (const o of batch) this.trackedByDir.get(o.dir.id)?.delete(o.rel.toString('latin1'));
     }
-    for (const o of batch) this.trackedByDir.get(o.dir.id)?.delete(o.rel.toString('latin1'));
   }
 
-  private recordIn(batch: Outcome[], durable: Set<string>): void {
-    const db = this.ctx.db;
-    const now = Date.now();
-    db.transaction(() => {
-      let changed = false;
-      for (const o of batch) {
-        if (o.kind === 'delete') {
-          const file = db.findFile(o.dir.id, o.rel);
-          if (!file || file.deleted || !file.currentSnapshotId) continue;
-          const cur = db.getSnapshot(file.currentSnapshotId)!;
-          const { id: _i, fileId: _f, createdAt: _c, backupRunId: _r, ...rest } = cur;
-          db.insertSnapshot(file, { ...rest, deleted: true }, this.run.id, now);
-          const t = this.lookup(o.dir, o.rel);
-          if (t) t.deleted = true;
-          this.summary.deleted++;
-          changed = true;
-          continue;
-        }
-        if (o.contentId) {
-          // Only vaults whose flush succeeded hold it; with none, the file stays staged.
-          const held = o.held.filter((n) => durable.has(n) || db.contentVaults(o.contentId!).includes(n));
-          if (!held.length) {
-            this.fail(o.entry, new Error('no vault could store it'));
-            continue;
-          }
-          for (const n of held) db.recordContent(o.contentId, o.bytes, n, now);
-        }
-        const t = this.lookup(o.dir, o.rel);
-        const cur = t && !t.deleted ? t.current : null;
-        if (cur && cur.contentId === o.contentId && sameAsTracked(cur, o.meta)) {
-          this.summary.unchanged++;
-          continue;
-        }
-        const m = o.meta;
-        const fileId = db.recordVersion(t?.id ?? null, o.dir.id, o.rel, {
-          contentId: o.contentId, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeNs: m.atimeNs, mtimeNs: m.mtimeNs,
-          ctimeNs: m.ctimeNs, birthtimeNs: m.birthtimeNs, fileType: m.kind, linkTarget: m.linkTarget, deleted: false,
-        }, this.run.id, now);
-        this.remember(o.dir, o.rel, {
-          id: fileId, name: o.rel, deleted: false,
-          current: { fileType: m.kind, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, mtimeNs: m.mtimeNs.toString(), ctimeNs: m.ctimeNs.toString(), linkTarget: m.linkTarget, contentId: o.contentId },
-        });
-        this.summary.stored++;
-        changed = true;
-      }
-      if (changed) db.setMeta('metadata_dirty', '1');
-    });
+  /** An outcome as the database records it, decided against the version processEntry looked up. */
+  private toRecord(o: Outcome): BackupRecord {
+    const name = o.rel.toString('latin1');
+    if (o.kind === 'delete') return { kind: 'delete', directoryId: o.dir.id, name };
+    const t = this.lookup(o.dir, o.rel);
+    const cur = t && !t.deleted ? t.current : null;
+    const m = o.meta;
+    return {
+      kind: 'version', directoryId: o.dir.id, name, fileId: t?.id ?? null, contentId: o.contentId, vaults: o.held,
+      unchanged: cur !== null && cur.contentId === o.contentId && sameAsTracked(cur, m),
+      snap: {
+        contentId: o.contentId, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeNs: m.atimeNs, mtimeNs: m.mtimeNs,
+        ctimeNs: m.ctimeNs, birthtimeNs: m.birthtimeNs, fileType: m.kind, linkTarget: m.linkTarget?.toString('latin1') ?? null,
+      },
+    };
+  }
+
+  async closeRecorder(): Promise<void> {
+    await this.recorder.close();
   }
 
   finish(status: BackupSummary['status']): BackupSummary {
@@ -500,7 +478,11 @@ export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<B
     const run = new BackupRun(ctx, vaults, dirs, staged);
     let summary: BackupSummary;
     try {
-      await run.process(ctx.staging.entries(set), set.count);
+      try {
+        await run.process(ctx.staging.entries(set), set.count);
+      } finally {
+        await run.closeRecorder();
+      }
       for (const v of vaults.up) summaryCatchUp(await catchUpVault(ctx, vaults, v), run);
       ctx.staging.complete(set, run.remaining);
       summary = run.finish(run.remaining.length ? 'partial' : 'ok');
