@@ -3,14 +3,22 @@ import { Worker } from 'node:worker_threads';
 import type { CopyJob, CopyReply } from './copy-worker.js';
 import { workerFile } from '../util/worker-file.js';
 
+export interface Copied {
+  id: string;
+  size: number;
+  /** The vault's content directory, when given, already holds these bytes. */
+  exists: boolean;
+}
+
 interface Waiting {
-  resolve(r: { id: string; size: number }): void;
+  resolve(r: Copied | number): void;
   reject(e: Error): void;
 }
 
 /**
- * A few worker threads that copy files while hashing them. Workers start on
- * first use and are unref'd, so an idle pool never keeps the process alive.
+ * A few worker threads that copy files while hashing them, and rename
+ * flushed temp files into place. Workers start on first use and are
+ * unref'd, so an idle pool never keeps the process alive.
  */
 export class CopyPool {
   private workers: Worker[] = [];
@@ -39,7 +47,8 @@ export class CopyPool {
         this.load[this.owner.get(r.seq)!]!--;
         this.owner.delete(r.seq);
         if (this.waiting.size === 0) for (const x of this.workers) x.unref();
-        if ('id' in r) wait.resolve({ id: r.id, size: r.size });
+        if ('id' in r) wait.resolve({ id: r.id, size: r.size, exists: r.exists });
+        else if ('moved' in r) wait.resolve(r.moved);
         else wait.reject(Object.assign(new Error(r.message), { code: r.code }));
       });
       w.on('error', (err) => this.fail(err));
@@ -63,12 +72,23 @@ export class CopyPool {
     this.owner.clear();
   }
 
-  /** Copy `src` to the new file `dst`, returning the SHA-256 and length of the bytes written. */
-  copy(src: Buffer | string, dst: Buffer | string): Promise<{ id: string; size: number }> {
+  /**
+   * Copy `src` to the new file `dst`, returning the SHA-256 and length of the
+   * bytes written, and whether `contentDir` (a vault's) already holds them.
+   */
+  copy(src: Buffer | string, dst: Buffer | string, contentDir?: string): Promise<Copied> {
+    return this.post((seq) => ({ seq, src: latin1(src), dst: latin1(dst), contentDir })) as Promise<Copied>;
+  }
+
+  /** renameObjects(moves) on a worker. */
+  async renameObjects(moves: string[]): Promise<void> {
+    await this.post((seq) => ({ seq, moves }));
+  }
+
+  private post(job: (seq: number) => CopyJob): Promise<Copied | number> {
     if (this.broken) return Promise.reject(this.broken);
     if (this.workers.length === 0) this.start();
     const seq = this.seq++;
-    const job: CopyJob = { seq, src: latin1(src), dst: latin1(dst) };
     // The least busy worker, so that one large file does not hold up the small ones queued behind it.
     let i = 0;
     for (let j = 1; j < this.load.length; j++) if (this.load[j]! < this.load[i]!) i = j;
@@ -78,7 +98,7 @@ export class CopyPool {
     if (this.waiting.size === 0) for (const x of this.workers) x.ref();
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      w.postMessage(job);
+      w.postMessage(job(seq));
     });
   }
 

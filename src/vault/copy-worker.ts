@@ -1,19 +1,28 @@
 // Worker thread: copy a file into a new file while hashing it, so that
 // reading, hashing and writing of many files run on every core rather than
-// on the main thread. Synchronous I/O is right here: this thread has
-// nothing else to do.
+// on the main thread; and rename a flushed batch of temp files into place,
+// thousands of directory operations the main thread need not wait for.
+// Synchronous I/O is right here: this thread has nothing else to do.
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { objectExists, renameObjects } from './object-files.js';
 
-export interface CopyJob {
-  seq: number;
-  /** Paths as latin1 strings, one char per byte: a string clones cheaply, while a small Buffer would carry its whole 8 KiB pool slab across. */
-  src: string;
-  dst: string;
-}
+export type CopyJob =
+  | {
+      seq: number;
+      /** Paths as latin1 strings, one char per byte: a string clones cheaply, while a small Buffer would carry its whole 8 KiB pool slab across. */
+      src: string;
+      dst: string;
+      /** A vault's content directory: report whether it holds the copied bytes already. */
+      contentDir?: string;
+    }
+  | { seq: number; moves: string[] };
 
-export type CopyReply = { seq: number; id: string; size: number } | { seq: number; code: string; message: string };
+export type CopyReply =
+  | { seq: number; id: string; size: number; exists: boolean }
+  | { seq: number; moved: number }
+  | { seq: number; code: string; message: string };
 
 const CHUNK = 1 << 20;
 const buf = Buffer.allocUnsafe(CHUNK);
@@ -58,7 +67,13 @@ function removeQuietly(p: Buffer): void {
 parentPort?.on('message', (job: CopyJob) => {
   let reply: CopyReply;
   try {
-    reply = { seq: job.seq, ...copy(job.src, job.dst) };
+    if ('moves' in job) {
+      renameObjects(job.moves);
+      reply = { seq: job.seq, moved: job.moves.length / 2 };
+    } else {
+      const { id, size } = copy(job.src, job.dst);
+      reply = { seq: job.seq, id, size, exists: job.contentDir !== undefined && objectExists(job.contentDir, id, size) };
+    }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     reply = { seq: job.seq, code: e.code ?? 'EUNKNOWN', message: e.message ?? String(err) };

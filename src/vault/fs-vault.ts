@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { VaultError, NotFoundError, describeSystemError } from '../errors.js';
-import { CopyPool } from './copy-pool.js';
+import { CopyPool, type Copied } from './copy-pool.js';
+import { objectExists, objectPath, renameObjects } from './object-files.js';
 import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault } from './vault.js';
 import { pidAlive } from '../util/pid.js';
 import { syncFilesystem } from '../util/sync-fs.js';
@@ -52,8 +53,12 @@ export class FileSystemVault implements Vault {
     this.location = this.root;
   }
 
+  private get contentDir(): string {
+    return path.join(this.root, 'content');
+  }
+
   private contentPath(id: string): string {
-    return path.join(this.root, 'content', id.slice(0, 2), id);
+    return objectPath(this.contentDir, id);
   }
 
   private metadataDir(hostId: string): string {
@@ -198,9 +203,10 @@ export class FileSystemVault implements Vault {
 
   async putFile(source: Buffer | string): Promise<{ id: string; size: number; result: 'stored' | 'exists' }> {
     const tmp = this.tempPath('file');
-    let copied: { id: string; size: number };
+    let copied: Copied;
     try {
-      copied = this.copies.available ? await this.copies.copy(source, tmp) : await copyHashingSized(source, tmp);
+      // The worker also looks for the object, so that this thread need not stat it.
+      copied = this.copies.available ? await this.copies.copy(source, tmp, this.contentDir) : await copyHashingSized(source, tmp, this.contentDir);
     } catch (err) {
       fs.rmSync(tmp, { force: true });
       const code = (err as NodeJS.ErrnoException).code;
@@ -211,7 +217,7 @@ export class FileSystemVault implements Vault {
       throw err;
     }
     const { id, size } = copied;
-    if (this.pending.has(id) || this.flushing.has(id) || fs.statSync(this.contentPath(id), { throwIfNoEntry: false })?.size === size) {
+    if (this.pending.has(id) || this.flushing.has(id) || copied.exists) {
       fs.rmSync(tmp, { force: true });
       return { id, size, result: 'exists' };
     }
@@ -236,17 +242,12 @@ export class FileSystemVault implements Vault {
       await previous;
       if (batch.length === 0) return;
       await syncVaultFilesystem(path.join(this.root, 'tmp'));
-      const shards = new Set<string>();
-      for (const [id, tmp] of batch) {
-        const final = this.contentPath(id);
-        const shard = path.dirname(final);
-        if (!shards.has(shard)) {
-          makeDirs(shard);
-          shards.add(shard);
-        }
-        fs.renameSync(tmp, final);
-      }
-      await syncVaultFilesystem(path.join(this.root, 'content'));
+      const moves: string[] = [];
+      for (const [id, tmp] of batch) moves.push(tmp, this.contentPath(id));
+      // Thousands of renames: on a copy worker, so that this thread goes on with the next batch's puts.
+      if (this.copies.available) await this.copies.renameObjects(moves);
+      else renameObjects(moves);
+      await syncVaultFilesystem(this.contentDir);
       for (const [id] of batch) this.flushing.delete(id);
     })();
     this.lastFlush = current;
@@ -377,9 +378,10 @@ async function syncVaultFilesystem(p: string): Promise<void> {
   if (!(await syncFilesystem(p))) throw new VaultError(`cannot sync the vault filesystem at ${p}`);
 }
 
-async function copyHashingSized(src: Buffer | string, dst: string): Promise<{ id: string; size: number }> {
+async function copyHashingSized(src: Buffer | string, dst: string, contentDir: string): Promise<Copied> {
   const id = await copyHashing(src, dst);
-  return { id, size: fs.statSync(dst).size };
+  const size = fs.statSync(dst).size;
+  return { id, size, exists: objectExists(contentDir, id, size) };
 }
 
 /** Copy src to a new file at dst, returning the SHA-256 of the bytes written. */
