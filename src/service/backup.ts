@@ -72,7 +72,7 @@ function newSummary(runId: string, status: BackupSummary['status'], staged: Stag
 
 type Outcome =
   | { kind: 'delete'; dir: DirectoryRow; rel: Buffer }
-  | { kind: 'upsert'; dir: DirectoryRow; rel: Buffer; meta: FileMeta; contentId: string | null; bytes: number; held: string[]; entry: StagedEntry };
+  | { kind: 'upsert'; dir: DirectoryRow; rel: Buffer; meta: FileMeta; contentId: string | null; held: string[]; entry: StagedEntry };
 
 interface DirPrefix {
   dir: DirectoryRow;
@@ -201,7 +201,7 @@ class BackupRun {
       return null;
     }
     const meta = st.meta;
-    if (meta.kind === 'symlink') return { kind: 'upsert', dir, rel, meta, contentId: null, bytes: 0, held: [], entry };
+    if (meta.kind === 'symlink') return { kind: 'upsert', dir, rel, meta, contentId: null, held: [], entry };
 
     // A file recorded with exactly this stat (a re-run after an interrupted backup) is not read again.
     const t = this.lookup(dir, rel);
@@ -209,7 +209,7 @@ class BackupRun {
     if (current?.contentId && sameAsTracked(current, meta) && current.ctimeNs === meta.ctimeNs.toString()) {
       const held = this.ctx.db.contentVaults(current.contentId);
       const up = this.vaults.up.map((v) => v.name);
-      if (up.every((n) => held.includes(n))) return { kind: 'upsert', dir, rel, meta, contentId: current.contentId, bytes: 0, held: up, entry };
+      if (up.every((n) => held.includes(n))) return { kind: 'upsert', dir, rel, meta, contentId: current.contentId, held: up, entry };
     }
     return this.storeFile(entry, dir, rel, meta);
   }
@@ -288,7 +288,7 @@ class BackupRun {
         this.ctx.reporter.warn(`changed while being backed up, stored as read: ${displayName(abs)}`);
       }
       // The size recorded is that of the stored bytes; the rest of the metadata is the stat taken before the read.
-      return { kind: 'upsert', dir, rel, meta: { ...meta, size }, contentId: id, bytes: size, held, entry };
+      return { kind: 'upsert', dir, rel, meta: { ...meta, size }, contentId: id, held, entry };
     }
     return null;
   }
@@ -331,7 +331,7 @@ class BackupRun {
         this.summary.changedDuringRead++;
         this.ctx.reporter.warn(`changed while being backed up, stored as read: ${displayName(abs)}`);
       }
-      return { kind: 'upsert', dir, rel, meta: { ...meta, size: r.size }, contentId: r.id, bytes: r.size, held: r.held, entry };
+      return { kind: 'upsert', dir, rel, meta: { ...meta, size: r.size }, contentId: r.id, held: r.held, entry };
     }
     return null;
   }
