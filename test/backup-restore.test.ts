@@ -496,8 +496,9 @@ describe('a backup of many commits', () => {
     ok(env.run(['dir', 'init', src]));
     ok(env.run(['add'], { cwd: src }));
     expect(ok(env.run(['backup'])).stdout).toMatch(/^backup: 61 files, 61 new versions/);
-    // 61 files in commits of at most 7 (and more when 10 s pass): at least 9 commits.
-    expect(runLog(env).at(-1)!.commits).toBeGreaterThanOrEqual(9);
+    // A commit takes the files done when it is due: 7, plus fewer than the 8 the pool has in flight while it
+    // waits for the commit before it. So 61 files make at least 5 commits (more when 10 s pass).
+    expect(runLog(env).at(-1)!.commits).toBeGreaterThanOrEqual(5);
     expect(stagingFiles(env)).toEqual([]);
     expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(0);
     withDb(env.dbFile, (db) => {

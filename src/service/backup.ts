@@ -23,8 +23,9 @@ const CONCURRENCY = 8;
 // is recorded. 2,000 files a commit measured as fast as 10,000 for 50,000
 // files on disk (25 commits instead of 5) and took the peak RSS from about
 // 210 to 165 MB; 1,000 or 500 saved little more and were slower. A killed run
-// redoes at most one commit. BT_COMMIT_FILES sets another batch size (the
-// tests use it to cover runs of many commits).
+// redoes the files of at most two commits (one being recorded, one filling).
+// BT_COMMIT_FILES sets another batch size (the tests use it to cover runs of
+// many commits).
 const COMMIT_FILES = positiveInt(process.env.BT_COMMIT_FILES) ?? 2_000;
 const COMMIT_BYTES = 1024 * 1024 * 1024;
 const COMMIT_MS = 10_000;
@@ -167,9 +168,9 @@ class BackupRun {
       }
       this.summary.files++;
       this.ctx.reporter.progress({ phase: 'backup', files: this.summary.files, bytes: this.readBytes, totalFiles: total });
-      if (this.pending.length >= COMMIT_FILES || this.pendingBytes >= COMMIT_BYTES || Date.now() - this.lastCommit >= COMMIT_MS) await this.commit();
+      if (this.commitDue()) await this.commit();
     }).finally(() => this.ctx.reporter.progressDone());
-    await this.commit();
+    await this.commit(true);
     return this.summary;
   }
 
@@ -375,7 +376,21 @@ class BackupRun {
   }
 
   /** Make stored content durable in every vault, then record it and the snapshots in one transaction. */
-  async commit(): Promise<void> {
+  private commitDue(): boolean {
+    return this.pending.length >= COMMIT_FILES || this.pendingBytes >= COMMIT_BYTES || Date.now() - this.lastCommit >= COMMIT_MS;
+  }
+
+  /**
+   * Commit the files so far. One commit at a time is under way: a caller
+   * first waits for it, so that a run holds at most two commits' files (one
+   * being flushed and recorded, one filling) and a killed run redoes no more.
+   * The record worker made this wait needed: without it, the pool's tasks
+   * queued up to eight commits behind a slow one. A wait that ends with the
+   * next batch not yet due returns without committing, unless `final`.
+   */
+  async commit(final = false): Promise<void> {
+    await this.committing;
+    if (!final && !this.commitDue()) return;
     const batch = this.pending.splice(0);
     this.pendingBytes = 0;
     this.lastCommit = Date.now();
