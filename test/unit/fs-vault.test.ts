@@ -195,4 +195,34 @@ describe('FileSystemVault flushes that overlap', () => {
     }
     expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
   });
+
+  for (const workers of [true, false]) {
+    it(`putFile ${workers ? 'on the copy workers' : 'with BT_COPY_WORKERS=0'}: stores new content once, knows what the vault holds, replaces an object of the wrong size`, async () => {
+      const saved = process.env.BT_COPY_WORKERS;
+      process.env.BT_COPY_WORKERS = workers ? '1' : '0';
+      try {
+        const { v, root } = await freshVault();
+        const src = path.join(root, '..', `src-${n++}`);
+        fs.writeFileSync(src, 'some file body');
+        const id = sha('some file body');
+        expect(await v.putFile(src)).toEqual({ id, size: 14, result: 'stored' });
+        expect((await v.putFile(src)).result).toBe('exists'); // pending in this vault
+        await v.close();
+
+        // A fresh instance has no pending puts: only the object on disk can answer.
+        const again = new FileSystemVault({ name: 'test', vault_root: root });
+        await again.open();
+        expect(await again.putFile(src)).toEqual({ id, size: 14, result: 'exists' });
+        const obj = path.join(root, 'content', id.slice(0, 2), id);
+        fs.writeFileSync(obj, 'some'); // truncated: not held
+        expect((await again.putFile(src)).result).toBe('stored');
+        await again.close();
+        expect(fs.readFileSync(obj, 'utf8')).toBe('some file body');
+        expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
+      } finally {
+        if (saved === undefined) delete process.env.BT_COPY_WORKERS;
+        else process.env.BT_COPY_WORKERS = saved;
+      }
+    });
+  }
 });
