@@ -253,6 +253,11 @@ export class Database {
     return r ? toTracked(r) : null;
   }
 
+  /** True when the directory has any file row (live or deleted). */
+  hasFiles(directoryId: string): boolean {
+    return this.q('SELECT 1 FROM file WHERE directory_id = ? LIMIT 1').get(directoryId) !== undefined;
+  }
+
   /** True when any file of the directory lies below `prefix` (bytes, without the trailing slash). */
   hasFilesBelow(directoryId: string, prefix: Buffer): boolean {
     const lo = Buffer.concat([prefix, Buffer.from('/')]);

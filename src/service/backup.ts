@@ -152,6 +152,7 @@ class BackupRun {
   constructor(private readonly ctx: Context, private readonly vaults: VaultSet, private readonly dirs: DirPrefix[], staged: StageCounts | null) {
     this.run = ctx.db.startRun();
     this.recorder = new BackupRecorder(ctx.db);
+    this.emptyAtStart = new Set(dirs.filter((d) => !ctx.db.hasFiles(d.dir.id)).map((d) => d.dir.id));
     this.summary = newSummary(this.run.id, 'ok', staged);
   }
 
@@ -356,7 +357,16 @@ class BackupRun {
     return m;
   }
 
+  /**
+   * Directories without a file row when the run began, such as on a first
+   * backup: their files need no look-up, since a path comes once per run (a
+   * query per file was 0.76 s of the main thread's time in a first backup of
+   * 50,000 files).
+   */
+  private readonly emptyAtStart: Set<string>;
+
   private lookup(dir: DirectoryRow, rel: Buffer): TrackedFile | null {
+    if (this.emptyAtStart.has(dir.id)) return null;
     const m = this.trackedIn(dir);
     const key = rel.toString('latin1');
     let t = m.get(key);

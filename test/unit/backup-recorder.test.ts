@@ -25,11 +25,13 @@ describe('Database.recordBackup', () => {
     const db = open();
     const dir = db.createDirectory('/d').directory;
     const run = db.startRun();
+    expect(db.hasFiles(dir.id)).toBe(false);
     const odd = Buffer.from([0x61, 0xff, 0x0a]).toString('latin1'); // invalid UTF-8 and a newline
     const link = version(dir.id, 'ln', null);
     if (link.kind === 'version') link.snap = { ...link.snap, fileType: 'symlink', linkTarget: Buffer.from([0xfe, 0x2f]).toString('latin1') };
     expect(db.recordBackup([version(dir.id, 'a', ID('a')), version(dir.id, odd, ID('b')), link], ['local'], run.id, 1000)).toEqual(['stored', 'stored', 'stored']);
     expect(db.getMeta('metadata_dirty')).toBe('1');
+    expect(db.hasFiles(dir.id)).toBe(true);
     expect(db.contentVaults(ID('a'))).toEqual(['local']);
     const oddFile = db.findFile(dir.id, Buffer.from(odd, 'latin1'))!;
     expect(db.findFileSnapshotsForFile(oddFile.id)[0]).toMatchObject({ contentId: ID('b'), mtimeNs: 1763900000123456789n, size: 3 });
