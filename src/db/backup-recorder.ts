@@ -26,7 +26,8 @@ export class BackupRecorder {
   private seq = 0;
   private failure: Error | null = null;
 
-  constructor(private readonly db: Database) {}
+  /** `useThread: false` records on the calling thread (a run of one commit has nothing to overlap with). */
+  constructor(private readonly db: Database, private readonly useThread = true) {}
 
   /** True once commits go to the worker thread. */
   get onWorker(): boolean {
@@ -34,7 +35,7 @@ export class BackupRecorder {
   }
 
   private get threaded(): boolean {
-    return WORKER !== null && process.env.BT_RECORD_WORKER !== '0';
+    return this.useThread && WORKER !== null && process.env.BT_RECORD_WORKER !== '0';
   }
 
   async record(records: BackupRecord[], durable: string[], runId: string, now: number): Promise<BackupRecordResult[]> {

@@ -74,6 +74,17 @@ describe('BackupRecorder', () => {
     else process.env.BT_RECORD_WORKER = saved;
   });
 
+  it('records on the calling thread when asked to (a run of one commit)', async () => {
+    delete process.env.BT_RECORD_WORKER;
+    const db = open();
+    const dir = db.createDirectory('/d').directory;
+    const rec = new BackupRecorder(db, false);
+    expect(await rec.record([version(dir.id, 'a', ID('a'))], ['local'], db.startRun().id, 1)).toEqual(['stored']);
+    expect(rec.onWorker).toBe(false);
+    await rec.close();
+    db.close();
+  });
+
   for (const threaded of [true, false]) {
     it(`records commits ${threaded ? 'on its worker thread' : 'on the calling thread (BT_RECORD_WORKER=0)'}, visible to the caller's connection`, async () => {
       process.env.BT_RECORD_WORKER = threaded ? '1' : '0';
