@@ -162,10 +162,7 @@ export class FileSystemVault implements Vault {
   }
 
   async hasContent(id: string, size?: number): Promise<boolean> {
-    if (this.pending.has(id) || this.flushing.has(id)) return true;
-    const st = fs.statSync(this.contentPath(id), { throwIfNoEntry: false });
-    if (!st) return false;
-    return size === undefined || st.size === size;
+    return this.pending.has(id) || this.flushing.has(id) || objectExists(this.contentDir, id, size);
   }
 
   async putContent(id: string, source: ContentSource): Promise<'stored' | 'exists'> {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from '../util/make-dirs.js';
 
 /**
  * Rename temp files to their object paths: `moves` alternates from, to. A
@@ -14,17 +15,9 @@ export function renameObjects(moves: string[]): void {
       fs.renameSync(from, to);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      makeShard(path.dirname(to));
+      makeDirs(path.dirname(to));
       fs.renameSync(from, to); // ENOENT again: the temp file itself is gone
     }
-  }
-}
-
-function makeShard(dir: string): void {
-  try {
-    fs.mkdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }
 
@@ -33,7 +26,8 @@ export function objectPath(contentDir: string, id: string): string {
   return path.join(contentDir, id.slice(0, 2), id);
 }
 
-/** True when the object is there with this size (a put of the same bytes stores nothing). */
-export function objectExists(contentDir: string, id: string, size: number): boolean {
-  return fs.statSync(objectPath(contentDir, id), { throwIfNoEntry: false })?.size === size;
+/** True when the object is there (with this size, when given: a put of the same bytes stores nothing). */
+export function objectExists(contentDir: string, id: string, size?: number): boolean {
+  const st = fs.statSync(objectPath(contentDir, id), { throwIfNoEntry: false });
+  return st !== undefined && (size === undefined || st.size === size);
 }
