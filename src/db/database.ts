@@ -361,9 +361,10 @@ export class Database {
           changed = true;
           continue;
         }
-        if (r.contentId) {
-          const contentId = r.contentId;
-          const held = r.vaults.filter((v) => durable.includes(v) || this.contentVaults(contentId).includes(v));
+        const contentId = r.snap.contentId;
+        if (contentId) {
+          let recorded: string[] | null = null;
+          const held = r.vaults.filter((v) => durable.includes(v) || (recorded ??= this.contentVaults(contentId)).includes(v));
           if (!held.length) {
             results.push('no-vault');
             continue;

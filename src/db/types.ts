@@ -93,7 +93,6 @@ export type BackupRecord =
       fileId: string | null;
       /** Same content and metadata as its current version: no new version, only the content placement. */
       unchanged: boolean;
-      contentId: string | null;
       /** The vaults the content was put to this commit. */
       vaults: string[];
       snap: Omit<NewSnapshot, 'linkTarget' | 'deleted'> & { linkTarget: string | null };

@@ -14,7 +14,7 @@ const ID = (c: string) => c.repeat(64);
 
 function version(directoryId: string, name: string, contentId: string | null, extra: Partial<Extract<BackupRecord, { kind: 'version' }>> = {}): BackupRecord {
   return {
-    kind: 'version', directoryId, name, fileId: null, unchanged: false, contentId, vaults: ['local'],
+    kind: 'version', directoryId, name, fileId: null, unchanged: false, vaults: ['local'],
     snap: { contentId, size: 3, mode: 0o100644, uid: 0, gid: 0, atimeNs: 1n, mtimeNs: 1763900000123456789n, ctimeNs: 3n, birthtimeNs: null, fileType: 'file', linkTarget: null },
     ...extra,
   };
