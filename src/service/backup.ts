@@ -387,18 +387,19 @@ class BackupRun {
     return held;
   }
 
-  /** Make stored content durable in every vault, then record it and the snapshots in one transaction. */
   private commitDue(): boolean {
     return this.pending.length >= COMMIT_FILES || this.pendingBytes >= COMMIT_BYTES || Date.now() - this.lastCommit >= COMMIT_MS;
   }
 
   /**
-   * Commit the files so far. One commit at a time is under way: a caller
-   * first waits for it, so that a run holds at most two commits' files (one
-   * being flushed and recorded, one filling) and a killed run redoes no more.
-   * The record worker made this wait needed: without it, the pool's tasks
-   * queued up to eight commits behind a slow one. A wait that ends with the
-   * next batch not yet due returns without committing, unless `final`.
+   * Commit the files so far: make their content durable in every vault,
+   * then record it and the snapshots in one transaction. One commit at a
+   * time is under way: a caller first waits for it, so that a run holds at
+   * most two commits' files (one being flushed and recorded, one filling)
+   * and a killed run redoes no more. The record worker made this wait
+   * needed: without it, the pool's tasks queued up to eight commits behind a
+   * slow one. A wait that ends with the next batch not yet due returns
+   * without committing, unless `final`.
    */
   async commit(final = false): Promise<void> {
     await this.committing;
@@ -445,7 +446,7 @@ class BackupRun {
     const cur = t && !t.deleted ? t.current : null;
     const m = o.meta;
     return {
-      kind: 'version', directoryId: o.dir.id, name, fileId: t?.id ?? null, contentId: o.contentId, vaults: o.held,
+      kind: 'version', directoryId: o.dir.id, name, fileId: t?.id ?? null, vaults: o.held,
       unchanged: cur !== null && cur.contentId === o.contentId && sameAsTracked(cur, m),
       snap: {
         contentId: o.contentId, size: m.size, mode: m.mode, uid: m.uid, gid: m.gid, atimeNs: m.atimeNs, mtimeNs: m.mtimeNs,

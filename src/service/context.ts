@@ -71,13 +71,30 @@ export class Context {
     return new StagingArea(this.config.staging_dir);
   }
 
-  /** Ignore patterns of one tracked directory: the config's list plus its .btignore (compiled by whoever walks). */
+  private readonly patternsByRoot = new Map<string, string[]>();
+  private ignoreListChecked = false;
+
+  /**
+   * Ignore patterns of one tracked directory: the config's list plus its
+   * .btignore (compiled by whoever walks). Read once per command, so that
+   * `bt add a b` warns of a skipped pattern once, not once per path walked.
+   */
   ignorePatterns(root: string): string[] {
-    const fromFile = readBtignore(root);
-    for (const [source, list] of [['ignore_list', this.config.ignore_list], [path.join(root, '.btignore'), fromFile]] as const) {
-      for (const p of list.filter(isNegation)) this.reporter.warn(`ignore pattern '${p}' in ${source} skipped: negation ('!') is not supported`);
+    const known = this.patternsByRoot.get(root);
+    if (known) return known;
+    if (!this.ignoreListChecked) {
+      this.warnNegations('ignore_list', this.config.ignore_list);
+      this.ignoreListChecked = true;
     }
-    return [...this.config.ignore_list, ...fromFile];
+    const fromFile = readBtignore(root);
+    this.warnNegations(path.join(root, '.btignore'), fromFile);
+    const patterns = [...this.config.ignore_list, ...fromFile];
+    this.patternsByRoot.set(root, patterns);
+    return patterns;
+  }
+
+  private warnNegations(source: string, patterns: string[]): void {
+    for (const p of patterns.filter(isNegation)) this.reporter.warn(`ignore pattern '${p}' in ${source} skipped: negation ('!') is not supported`);
   }
 
   /** Absolute paths a walk never enters. */

@@ -32,25 +32,26 @@ export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buf
   };
   for await (const items of scanDirectory(ctx, dir, start, onSkip)) {
     for (const item of items) {
+      let op: StagedEntry['op'];
       switch (item.state) {
         case 'untracked':
           counts.added++;
-          out.add({ abs: joinBytes(rootBuf, item.rel), op: 'upsert', stagedAt: now });
+          op = 'upsert';
           break;
         case 'modified':
           counts.modified++;
-          out.add({ abs: joinBytes(rootBuf, item.rel), op: 'upsert', stagedAt: now });
+          op = 'upsert';
           break;
         case 'deleted':
-          if (item.pending) {
-            counts.deleted++;
-            out.add({ abs: joinBytes(rootBuf, item.rel), op: 'delete', stagedAt: now });
-          }
+          if (!item.pending) continue; // recorded as deleted already
+          counts.deleted++;
+          op = 'delete';
           break;
         case 'backed_up':
           counts.unchanged++;
-          break;
+          continue;
       }
+      out.add({ abs: joinBytes(rootBuf, item.rel), op, stagedAt: now });
     }
   }
 }
