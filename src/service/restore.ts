@@ -13,6 +13,7 @@ import { syncFilesystem } from '../util/sync-fs.js';
 import { underStart } from './scan.js';
 import { isoFromMs, parseAt } from './time.js';
 import { makeDirs } from '../util/make-dirs.js';
+import { spreadDirectories } from './spread.js';
 
 export interface RestoreOptions {
   checksum?: string;
@@ -32,7 +33,20 @@ export interface RestoreResult {
   durationMs: number;
 }
 
-const CONCURRENCY = 8;
+/**
+ * Files in flight at once. Many, because each file waits on a round trip to
+ * a copy worker (a filesystem vault) or a request (S3, which caps its own
+ * connections): with 8, a 50,000-file restore left the copy workers idle a
+ * third of the time; 64 was fastest of 8-128.
+ */
+const CONCURRENCY = 64;
+/**
+ * Jobs reordered together so that the files in flight lie in different
+ * directories (see spreadDirectories): wide enough to find more directories
+ * than files in flight in a tree of ~20 files per directory. 1,024 beat 256
+ * and 4,096 on the 50,000-file corpus.
+ */
+const SPREAD_WINDOW = 16 * CONCURRENCY;
 
 /** Vaults for reading, in config order; one that cannot be opened is skipped while another can serve. */
 class VaultReader {
@@ -305,11 +319,11 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
   }
   if (target === undefined) throw new UsageError(`restoring a directory needs --target DIR`);
   if (clash) throw new UsageError(`${displayName(clash)} exists: use --overwrite to replace files in ${target}`);
-  const jobs = (function* () {
+  const jobs = spreadDirectories((function* () {
     for (const x of ctx.db.iterRestorableAt(loc.directory.id, at)) {
       if (underStart(x.name, loc.rel)) yield { s: x.version, dest: joinBytes(targetBuf, x.name) };
     }
-  })();
+  })(), SPREAD_WINDOW);
   makeRestoreDirs(Buffer.from(target));
   let done = 0;
   let bytes = 0;
