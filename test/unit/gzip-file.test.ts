@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { pipeline } from 'node:stream/promises';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { gzipFile } from '../../src/util/gzip-file.js';
 
@@ -21,6 +23,20 @@ describe('gzipFile', () => {
     const gz = fs.readFileSync(dst);
     expect(gz.length).toBeLessThan(data.length);
     expect(zlib.gunzipSync(gz).equals(data)).toBe(true);
+  });
+
+  it('writes the blocks of a large file in order, readable by a streaming gunzip and by gzip(1)', async () => {
+    const src = path.join(tmp, 'many');
+    // 9.5 MiB, each 1 MiB block different from the others: blocks written out of order would not round-trip.
+    const blocks = Array.from({ length: 10 }, (_, i) => (i % 2 ? crypto.randomBytes(1024 * 1024) : Buffer.alloc(1024 * 1024, `block ${i} `)));
+    const data = Buffer.concat(blocks).subarray(0, 9 * 1024 * 1024 + 512 * 1024);
+    fs.writeFileSync(src, data);
+    const dst = path.join(tmp, 'many.gz');
+    await gzipFile(src, dst);
+    const restored = path.join(tmp, 'many.out');
+    await pipeline(fs.createReadStream(dst), zlib.createGunzip(), fs.createWriteStream(restored));
+    expect(fs.readFileSync(restored).equals(data)).toBe(true);
+    expect(execFileSync('gzip', ['-dc', dst], { maxBuffer: 64 * 1024 * 1024 }).equals(data)).toBe(true);
   });
 
   it('compresses an empty file', async () => {
