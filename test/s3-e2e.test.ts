@@ -351,10 +351,11 @@ describe('a host backing up to the local fs vault and S3 at once', () => {
     expect(gets.some((x) => x.path.endsWith(bigId))).toBe(true);
   });
 
-  it('a restore from S3 alone gets through a download cut short, a reset connection and a 500', async () => {
+  it('a restore from S3 alone over one connection gets through a download cut short, a reset connection and a 500', async () => {
     const fresh = s3Env();
     ok(fresh.run(['config', 'vault', 'remove', 'local']));
-    addS3(fresh, 's3', server, B_MAIN, ['--prefix', PREFIX]);
+    // One connection: the restore's many files in flight queue for it.
+    addS3(fresh, 's3', server, B_MAIN, ['--prefix', PREFIX, '--connections', '1']);
     ok(fresh.run(['recover', '--host-id', hostId, '--vault', 's3']));
     const others = contentRows(fresh).filter((r) => r.id !== bigId && r.size > 0).map((r) => r.id);
     await server.clearFaults();

@@ -30,7 +30,9 @@ export interface FaultMatch {
 export type FaultAction =
   | { kind: 'status'; status: number; code: string; message?: string }
   | { kind: 'reset' }
-  | { kind: 'cut'; afterBytes: number };
+  | { kind: 'cut'; afterBytes: number }
+  /** Answer normally, but only after this long. */
+  | { kind: 'delay'; ms: number };
 
 export interface Fault extends FaultMatch {
   /** How many matching requests it hits (default 1). */
@@ -99,6 +101,10 @@ async function extra(ctx, next) {
       return;
     }
     if (a.kind === 'status') return xmlError(ctx, a.status, a.code, a.message);
+    if (a.kind === 'delay') {
+      await new Promise((resolve) => setTimeout(resolve, a.ms));
+      return next();
+    }
     if (a.kind === 'cut') {
       await next();
       const src = ctx.body;

@@ -293,6 +293,19 @@ describe('requests', () => {
 });
 
 describe('faults and retries', () => {
+  it('requests beyond the connections wait for a slot, not against the connection timeout', async () => {
+    // One connection, a 300 ms budget to get it, and answers that take 150 ms:
+    // eight reads at once only succeed if they queue before the HTTP agent.
+    const v = vault({ connections: 1 }, { connectionTimeoutMs: 300, maxAttempts: 1 });
+    await v.init();
+    const objects = Array.from({ length: 8 }, () => randomFile(64 * 1024));
+    for (const o of objects) await v.putContent(o.id, { path: o.file, size: 64 * 1024 });
+    await server.fault({ method: 'GET', path: '/content/', times: 8, action: { kind: 'delay', ms: 150 } });
+    const outs = objects.map(() => tmpPath('out'));
+    await Promise.all(objects.map((o, i) => v.getContent(o.id, outs[i]!)));
+    for (const [i, o] of objects.entries()) expect(sha(fs.readFileSync(outs[i]!))).toBe(o.id);
+  });
+
   it('throttling, server errors and connection resets are retried', async () => {
     const v = vault();
     await v.init();

@@ -60,6 +60,7 @@ import { NotFoundError, VaultError, ArchivedObjectError } from '../errors.js';
 import { classifyS3Error, type ClassifiedS3Error, type S3ErrorContext } from './s3-errors.js';
 import { resolveS3Spec, s3Location, type ResolvedS3Spec, type S3VaultSpec } from './s3-spec.js';
 import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault, type VaultInitOptions } from './vault.js';
+import { Semaphore } from '../util/semaphore.js';
 
 export type { S3VaultSpec } from './s3-spec.js';
 
@@ -89,6 +90,8 @@ export interface S3VaultOptions {
   maxAttempts?: number;
   /** Age after which open() aborts multipart uploads left under the content prefix (default one day). */
   staleUploadAgeMs?: number;
+  /** Time allowed to get a connection for a request (default 10 s). */
+  connectionTimeoutMs?: number;
 }
 
 interface Place {
@@ -259,6 +262,8 @@ export class S3Vault implements Vault {
   private readonly agents: { http: http.Agent; https: https.Agent };
   /** Puts of this process in progress, so that concurrent puts of one object send it once. */
   private readonly inflight = new Map<string, Promise<'stored' | 'exists'>>();
+  /** One per connection: see request(). */
+  private readonly slots: Semaphore;
   private readonly endpointText: string;
 
   constructor(spec: S3VaultSpec, opts: S3VaultOptions = {}) {
@@ -269,6 +274,7 @@ export class S3Vault implements Vault {
     this.endpointText = this.cfg.endpoint ?? (this.cfg.region ? `https://s3.${this.cfg.region}.amazonaws.com` : 'the AWS S3 endpoint');
     // Our own agents: the handler would otherwise use a fresh unlimited agent
     // for requests with "Expect: 100-continue" (large bodies), escaping maxSockets.
+    this.slots = new Semaphore(this.cfg.connections);
     this.agents = {
       http: new http.Agent({ keepAlive: true, maxSockets: this.cfg.connections }),
       https: new https.Agent({ keepAlive: true, maxSockets: this.cfg.connections }),
@@ -279,7 +285,7 @@ export class S3Vault implements Vault {
       // client-side rate limiting once the server starts throttling.
       retryMode: 'adaptive',
       requestHandler: {
-        connectionTimeout: 10_000,
+        connectionTimeout: opts.connectionTimeoutMs ?? 10_000,
         socketTimeout: 120_000,
         httpAgent: this.agents.http,
         httpsAgent: this.agents.https,
@@ -345,9 +351,19 @@ export class S3Vault implements Vault {
     return new VaultError(`vault '${this.name}': ${c.message} (${op.what})`, { cause: err });
   }
 
+  /**
+   * Run one request, and the reading of its body, in a connection slot.
+   * Requests wait here rather than in the HTTP agent's queue, where the time
+   * waited would count against the SDK's connection timeout and fail them.
+   */
+  private request<T>(fn: () => Promise<T>): Promise<T> {
+    return this.slots.run(fn);
+  }
+
+  /** A request in a connection slot, its failure turned into a one-line VaultError. */
   private async call<T>(op: Op, fn: () => Promise<T>): Promise<T> {
     try {
-      return await fn();
+      return await this.request(fn);
     } catch (err) {
       throw this.vaultError(err, op);
     }
@@ -388,7 +404,7 @@ export class S3Vault implements Vault {
     const input: { Bucket: string; CreateBucketConfiguration?: { LocationConstraint: BucketLocationConstraint } } = { Bucket: bucket };
     if (region && region !== 'us-east-1' && !this.cfg.endpoint) input.CreateBucketConfiguration = { LocationConstraint: region as BucketLocationConstraint };
     try {
-      await this.client.send(new CreateBucketCommand(input));
+      await this.request(() => this.client.send(new CreateBucketCommand(input)));
     } catch (err) {
       const name = (err as { name?: string }).name;
       // Ours already, or taken by someone else: the access check that follows tells which.
@@ -403,8 +419,10 @@ export class S3Vault implements Vault {
     const key = this.markerKey();
     let text: string;
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      text = await res.Body!.transformToString('utf8');
+      text = await this.request(async () => {
+        const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return res.Body!.transformToString('utf8');
+      });
     } catch (err) {
       const c = this.classify(err, { what: '', bucket, key, target: 'object' });
       if (c.kind === 'no-such-key') return null;
@@ -439,10 +457,10 @@ export class S3Vault implements Vault {
     const prefix = `${this.cfg.contentPrefix}content/`;
     const cutoff = Date.now() - (this.opts.staleUploadAgeMs ?? STALE_UPLOAD_MS);
     try {
-      const res = await this.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
+      const res = await this.request(() => this.client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix })));
       for (const u of res.Uploads ?? []) {
         if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated.getTime() > cutoff) continue;
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId })).catch(() => undefined);
+        await this.request(() => this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }))).catch(() => undefined);
       }
     } catch {
       // not allowed or not implemented: a lifecycle rule can do it instead
@@ -510,7 +528,7 @@ export class S3Vault implements Vault {
     try {
       do {
         if (++pages > budget || found.size > LISTING_MAX_KEYS) return;
-        const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.content.bucket, Prefix: prefix, ContinuationToken: token }));
+        const res = await this.request(() => this.client.send(new ListObjectsV2Command({ Bucket: this.content.bucket, Prefix: prefix, ContinuationToken: token })));
         for (const o of res.Contents ?? []) {
           const id = o.Key?.slice(prefix.length);
           if (id && isContentId(id)) found.set(id, o.Size ?? 0);
@@ -526,7 +544,7 @@ export class S3Vault implements Vault {
   /** Size of an object, or null when there is none. */
   private async headSize(bucket: string, key: string, what: string): Promise<number | null> {
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const res = await this.request(() => this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
       return res.ContentLength ?? 0;
     } catch (err) {
       const c = this.classify(err, { what, bucket, key, target: 'object' });
@@ -689,7 +707,7 @@ export class S3Vault implements Vault {
     } catch (err) {
       await Promise.allSettled(inflight);
       // Best effort: an upload left in progress is invisible and aborted later by open() or a lifecycle rule.
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: place.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      await this.request(() => this.client.send(new AbortMultipartUploadCommand({ Bucket: place.bucket, Key: key, UploadId: uploadId }))).catch(() => undefined);
       throw err;
     }
   }
@@ -726,32 +744,36 @@ export class S3Vault implements Vault {
     const key = this.contentKey(id);
     const hash = crypto.createHash('sha256');
     const what = `read object ${short(id)} from ${this.url(bucket, key)}`;
-    let res = await this.getObject(bucket, key, what, id);
-    const etag = res.ETag;
-    let written = 0;
-    const fh = await openOutput(outputPath, 'wx', res); // local errors (EEXIST, ENOSPC...) are thrown as they are
-    try {
-      for (let resumes = 0; ; ) {
-        const broken = await copyBody(res, fh, (chunk) => {
-          hash.update(chunk);
-          written += chunk.length;
-        });
-        if (!broken) break;
-        // The connection broke off mid-body: go on from where it stopped.
-        if (++resumes > GET_RESUMES) throw this.vaultError(broken.err, { what, bucket, key });
-        res = await this.getObject(bucket, key, what, id, { from: written, etag });
-        if (res.ContentRange === undefined || !res.ContentRange.startsWith(`bytes ${written}-`)) {
-          (res.Body as Readable | undefined)?.destroy();
-          throw this.vaultError(broken.err, { what, bucket, key });
+    // The slot is held until the body is read: the connection is busy until then.
+    await this.request(async () => {
+      let res = await this.getObject(bucket, key, what, id);
+      const etag = res.ETag;
+      let written = 0;
+      const fh = await openOutput(outputPath, 'wx', res); // local errors (EEXIST, ENOSPC...) are thrown as they are
+      try {
+        for (let resumes = 0; ; ) {
+          const broken = await copyBody(res, fh, (chunk) => {
+            hash.update(chunk);
+            written += chunk.length;
+          });
+          if (!broken) break;
+          // The connection broke off mid-body: go on from where it stopped.
+          if (++resumes > GET_RESUMES) throw this.vaultError(broken.err, { what, bucket, key });
+          res = await this.getObject(bucket, key, what, id, { from: written, etag });
+          if (res.ContentRange === undefined || !res.ContentRange.startsWith(`bytes ${written}-`)) {
+            (res.Body as Readable | undefined)?.destroy();
+            throw this.vaultError(broken.err, { what, bucket, key });
+          }
         }
+      } finally {
+        await fh.close();
       }
-    } finally {
-      await fh.close();
-    }
+    });
     const actual = hash.digest('hex');
     if (actual !== id) throw new VaultError(`vault '${this.name}': object ${id} at ${this.url(bucket, key)} is corrupt (its bytes hash to ${actual})`);
   }
 
+  /** One GET of a content object; the caller holds a connection slot. */
   private async getObject(bucket: string, key: string, what: string, id: string, range?: { from: number; etag?: string }): Promise<GetObjectCommandOutput> {
     try {
       return await this.client.send(
@@ -810,21 +832,23 @@ export class S3Vault implements Vault {
     const bucket = this.metadata.bucket;
     const key = this.metadataKey(hostId, name);
     const what = `read metadata ${name} from ${this.url(bucket, key)}`;
-    let res: GetObjectCommandOutput;
-    try {
-      res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    } catch (err) {
-      const c = this.classify(err, { what, bucket, key, target: 'object' });
-      if (c.kind === 'no-such-key') throw new NotFoundError(`vault '${this.name}' has no metadata ${name} for host ${hostId}`);
-      throw this.vaultError(err, { what, bucket, key });
-    }
-    const fh = await openOutput(outputPath, 'w', res);
-    try {
-      const broken = await copyBody(res, fh, () => undefined);
-      if (broken) throw this.vaultError(broken.err, { what, bucket, key });
-    } finally {
-      await fh.close();
-    }
+    await this.request(async () => {
+      let res: GetObjectCommandOutput;
+      try {
+        res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      } catch (err) {
+        const c = this.classify(err, { what, bucket, key, target: 'object' });
+        if (c.kind === 'no-such-key') throw new NotFoundError(`vault '${this.name}' has no metadata ${name} for host ${hostId}`);
+        throw this.vaultError(err, { what, bucket, key });
+      }
+      const fh = await openOutput(outputPath, 'w', res);
+      try {
+        const broken = await copyBody(res, fh, () => undefined);
+        if (broken) throw this.vaultError(broken.err, { what, bucket, key });
+      } finally {
+        await fh.close();
+      }
+    });
   }
 
   async deleteMetadata(hostId: string, name: string): Promise<void> {
