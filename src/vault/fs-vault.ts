@@ -10,8 +10,10 @@ import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, 
 import { pidAlive } from '../util/pid.js';
 import { syncFilesystem } from '../util/sync-fs.js';
 import { makeDirs } from '../util/make-dirs.js';
+import { Semaphore } from '../util/semaphore.js';
 
 const CHUNK = 1 << 20;
+const MAIN_THREAD_COPIES = 8;
 const SMALL_OBJECT = 1 << 20;
 const STALE_TEMP_MS = 24 * 3600 * 1000;
 /** Temp names carry the writer's hostname and pid so that a run can clear what a killed run on this machine left. */
@@ -46,6 +48,12 @@ export class FileSystemVault implements Vault {
   private readonly flushing = new Map<string, string>();
   private lastFlush: Promise<void> = Promise.resolve();
   private readonly copies = new CopyPool();
+  /**
+   * Large objects copied on the main thread at once, when the copy workers
+   * are off: each holds a CHUNK buffer, and a caller may have many reads in
+   * flight (a restore has 64), so this bounds the memory.
+   */
+  private readonly mainThreadCopies = new Semaphore(MAIN_THREAD_COPIES);
 
   constructor(config: FileSystemVaultConfig) {
     this.name = config.name;
@@ -274,7 +282,7 @@ export class FileSystemVault implements Vault {
         actual = crypto.createHash('sha256').update(data).digest('hex');
         if (actual === id) fs.writeFileSync(outputPath, data, { flag: 'wx', mode: 0o600 });
       } else {
-        actual = await copyHashing(src, outputPath);
+        actual = await this.mainThreadCopies.run(() => copyHashing(src, outputPath));
       }
     }
     if (actual !== id) {

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { FileSystemVault } from '../../src/vault/fs-vault.js';
 import { ContentChangedError } from '../../src/vault/vault.js';
 
@@ -194,6 +195,41 @@ describe('FileSystemVault flushes that overlap', () => {
       expect(fs.readFileSync(path.join(root, 'content', id.slice(0, 2), id)).equals(d)).toBe(true);
     }
     expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('with BT_COPY_WORKERS=0, many reads at once copy a few large objects at a time (one buffer each)', async () => {
+    const saved = process.env.BT_COPY_WORKERS;
+    process.env.BT_COPY_WORKERS = '0';
+    let open = 0;
+    let peak = 0;
+    const realOpen = fsp.open.bind(fsp);
+    const spy = vi.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+      const fh = await realOpen(...args);
+      if (args[1] !== 'wx') return fh;
+      peak = Math.max(peak, ++open);
+      const close = fh.close.bind(fh);
+      fh.close = async () => {
+        open--;
+        return close();
+      };
+      return fh;
+    });
+    try {
+      const { v, root } = await freshVault();
+      const objects = Array.from({ length: 24 }, () => crypto.randomBytes(1536 * 1024));
+      for (const data of objects) await v.putContent(sha(data), { data });
+      await v.flush();
+      const outs = objects.map(() => path.join(root, '..', `out-${n++}`));
+      await Promise.all(objects.map((data, i) => v.getContent(sha(data), outs[i]!)));
+      for (const [i, data] of objects.entries()) expect(fs.readFileSync(outs[i]!).equals(data)).toBe(true);
+      expect(peak).toBeGreaterThan(1);
+      expect(peak).toBeLessThanOrEqual(8);
+      await v.close();
+    } finally {
+      spy.mockRestore();
+      if (saved === undefined) delete process.env.BT_COPY_WORKERS;
+      else process.env.BT_COPY_WORKERS = saved;
+    }
   });
 
   for (const workers of [true, false]) {
