@@ -4,9 +4,11 @@ export async function runPool<T>(items: Iterable<T>, concurrency: number, fn: (i
   let failed: unknown = null;
   const worker = async () => {
     while (failed === null) {
-      const next = it.next();
-      if (next.done) return;
       try {
+        // The source may throw too (a database read): that stops the pool like a failed item,
+        // so that every worker has finished before the caller cleans up.
+        const next = it.next();
+        if (next.done) return;
         await fn(next.value);
       } catch (err) {
         if (failed === null) failed = err;
