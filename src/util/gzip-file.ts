@@ -9,6 +9,7 @@ const OUT_CHUNK = 256 * 1024;
 /** One block's gzip member: its compressed chunks wait here until the members before it are written. */
 interface Member {
   input: Buffer;
+  gz: zlib.Gzip;
   chunks: Buffer[];
   ended: Promise<void>;
 }
@@ -68,7 +69,7 @@ export async function gzipFile(src: string, dst: string, level = 1): Promise<voi
       }
       first = false;
       const gz = zlib.createGzip({ level, chunkSize: OUT_CHUNK });
-      const member: Member = { input: buf, chunks: [], ended: null as unknown as Promise<void> };
+      const member: Member = { input: buf, gz, chunks: [], ended: null as unknown as Promise<void> };
       member.ended = new Promise<void>((resolve, reject) => {
         gz.on('data', (c: Buffer) => {
           member.chunks.push(c);
@@ -85,7 +86,9 @@ export async function gzipFile(src: string, dst: string, level = 1): Promise<voi
     while (members.length) await finishOldest();
     fs.fsyncSync(out);
   } finally {
-    failure ??= new Error('gzipFile ended'); // members still compressing after a failure must not write to a closed fd
+    // After a failure, members still compressing must not write to the closed fd (nor keep the thread pool busy).
+    failure ??= new Error('gzipFile ended');
+    for (const m of members) m.gz.destroy();
     fs.closeSync(input);
     if (output !== null) fs.closeSync(output);
   }

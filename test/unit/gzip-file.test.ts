@@ -80,6 +80,54 @@ describe('gzipFile', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('a read error mid-file rejects with it; nothing is written afterwards and no rejection is left unhandled', async () => {
+    const src = path.join(tmp, 'unreadable-in');
+    fs.writeFileSync(src, crypto.randomBytes(6 * 1024 * 1024));
+    const realRead = fs.readSync.bind(fs) as (...a: unknown[]) => number;
+    let reads = 0;
+    vi.spyOn(fs, 'readSync').mockImplementation(((...a: unknown[]) => {
+      if (++reads === 3) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+      return realRead(...a);
+    }) as typeof fs.readSync);
+    const writeSpy = vi.spyOn(fs, 'writeSync');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (r: unknown) => unhandled.push(r);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(gzipFile(src, path.join(tmp, 'unreadable.gz'))).rejects.toMatchObject({ code: 'EIO' });
+      const writesAtFailure = writeSpy.mock.calls.length;
+      // The two blocks read before the failure were still compressing: they must not write now.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(writeSpy.mock.calls.length).toBe(writesAtFailure);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
+  it('a compression error rejects with it and leaves no rejection unhandled', async () => {
+    const src = path.join(tmp, 'zlib-fail-in');
+    fs.writeFileSync(src, crypto.randomBytes(4 * 1024 * 1024));
+    const realCreate = zlib.createGzip.bind(zlib);
+    let made = 0;
+    vi.spyOn(zlib, 'createGzip').mockImplementation((opts?: zlib.ZlibOptions) => {
+      const gz = realCreate(opts);
+      // The second member fails, while others are in flight before and after it.
+      if (++made === 2) setImmediate(() => gz.destroy(Object.assign(new Error('zlib: out of memory'), { code: 'Z_MEM_ERROR' })));
+      return gz;
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (r: unknown) => unhandled.push(r);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(gzipFile(src, path.join(tmp, 'zlib-fail.gz'))).rejects.toMatchObject({ code: 'Z_MEM_ERROR' });
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
   it('refuses to overwrite an existing file', async () => {
     const src = path.join(tmp, 'x');
     fs.writeFileSync(src, 'x');
