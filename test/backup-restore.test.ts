@@ -408,6 +408,48 @@ describe('status codes and what counts as modified', () => {
   });
 });
 
+describe('status where names sort around a directory\'s slash', () => {
+  // The walk and the database are merged in byte order: '-' and '.' sort before '/', '0' after it.
+  it('classifies files next to, inside and in place of directories of the same prefix', () => {
+    const env = makeEnv();
+    initConfig(env);
+    const src = path.join(env.work, 'src');
+    writeTree(src, [
+      { path: 'x-1', content: 'a' }, { path: 'x.txt', content: 'b' }, { path: 'x/y', content: 'c' }, { path: 'x/z/w', content: 'd' },
+      { path: 'x0', content: 'e' }, { path: 'ign/a', content: 'f' }, { path: 'p', content: 'g' }, { path: 'q/r', content: 'h' },
+    ]);
+    ok(env.run(['dir', 'init', src]));
+    ok(env.run(['add'], { cwd: src }));
+    ok(env.run(['backup']));
+    fs.writeFileSync(path.join(src, 'x/y'), 'cc');
+    fs.rmSync(path.join(src, 'x.txt'));
+    fs.rmSync(path.join(src, 'x/z'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'x/new'), 'i');
+    fs.writeFileSync(path.join(src, 'x-0'), 'j');
+    fs.writeFileSync(path.join(src, '.btignore'), 'ign/\n'); // a tracked file now ignored is not a deletion
+    fs.rmSync(path.join(src, 'p'));
+    fs.mkdirSync(path.join(src, 'p'));
+    fs.writeFileSync(path.join(src, 'p/inside'), 'k'); // a file replaced by a directory
+    fs.rmSync(path.join(src, 'q'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'q'), 'l'); // a directory replaced by a file
+
+    const states = (args: string[]) => {
+      const j = JSON.parse(ok(env.run(['dir', 'status', '--all', '--deleted', '--json', ...args], { cwd: src })).stdout);
+      return j.files.map((f: { path: string; state: string }) => `${f.state} ${f.path}`);
+    };
+    expect(states([])).toEqual([
+      'untracked .btignore', 'deleted p', 'untracked p/inside', 'untracked q', 'deleted q/r', 'untracked x-0', 'backed_up x-1',
+      'deleted x.txt', 'untracked x/new', 'modified x/y', 'deleted x/z/w', 'backed_up x0',
+    ]);
+    expect(states(['x'])).toEqual(['untracked x/new', 'modified x/y', 'deleted x/z/w']);
+    expect(states(['x.txt'])).toEqual(['deleted x.txt']);
+    ok(env.run(['add'], { cwd: src }));
+    ok(env.run(['backup']));
+    expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(0);
+    expect(states([]).filter((l: string) => !l.startsWith('backed_up'))).toEqual(['deleted p', 'deleted q/r', 'deleted x.txt', 'deleted x/z/w']);
+  });
+});
+
 describe('deletions and backup -a', () => {
   let env: BtEnv;
   let src: string;

@@ -73,6 +73,12 @@ const VERSION_AT = 'SELECT s2.rowid FROM file_snapshot s2 WHERE s2.file_id = f.i
 const SNAP_COLS = 's.id, s.file_id, s.content_id, s.created_at, s.backup_run_id, s.size, s.mode, s.uid, s.gid, s.atime_ns, s.mtime_ns, s.ctime_ns, s.birthtime_ns, s.file_type, s.link_target, s.deleted';
 
 /** The per-host SQLite store. Synchronous (better-sqlite3); callers group writes with transaction(). */
+/** A file's drift fingerprint (fsmgr's fingerprint()) built from its current snapshot: '-' when recorded deleted, '' without a version. */
+const DRIFT_PRINT = `CASE WHEN f.deleted THEN '-' WHEN s.id IS NULL THEN '' ELSE
+  s.file_type || ':' || s.size || ':' || s.mode || ':' || s.uid || ':' || s.gid || ':' || s.mtime_ns || ':' || lower(hex(ifnull(s.link_target, x''))) END`;
+const SLASH = Buffer.from('/');
+const AFTER_SLASH = Buffer.from('0');
+
 export class Database {
   readonly db: BetterSqlite3.Database;
   readonly file: string;
@@ -205,41 +211,40 @@ export class Database {
   }
 
   /**
-   * What drift detection needs of every file of a directory: its name as a
-   * latin1 string (one char per byte, so any name round-trips) → the
-   * fingerprint of its current snapshot (the same string as fsmgr's
-   * fingerprint()), '-' for a file recorded as deleted, '' for one without a
-   * version. SQLite joins the names into one blob (NUL never occurs in a name)
-   * and the fingerprints into one string, in the same row order:
-   * materialising a Buffer and a string for each of 50,000 rows costs more
-   * than the query itself.
+   * What drift detection needs of a directory's files, a page at a time in
+   * name (byte) order, the walk's order: [name, fingerprint of its current
+   * snapshot] (the same string as fsmgr's fingerprint()), '-' for a file
+   * recorded as deleted, '' for one without a version. Only names after
+   * `after` and, when `below` is given, below that directory. Pages (rather
+   * than one cursor) leave no statement open while the caller awaits.
    */
-  driftIndex(directoryId: string): Map<string, string> {
-    let stmt = this.stmts.get('drift');
+  driftPage(directoryId: string, after: Buffer | null, below: Buffer | null, limit: number): Array<[Buffer, string]> {
+    // Names below "a/b" lie from "a/b/" (never a name itself) up to "a/b0": '0' follows '/'.
+    const lo = below === null ? after : after === null || Buffer.compare(after, Buffer.concat([below, SLASH])) < 0 ? Buffer.concat([below, SLASH]) : after;
+    const hi = below === null ? null : Buffer.concat([below, AFTER_SLASH]);
+    const key = `drift:${lo === null ? 0 : 1}${hi === null ? 0 : 1}`;
+    let stmt = this.stmts.get(key);
     if (!stmt) {
-      stmt = this.db.prepare(`
-        SELECT CAST(group_concat(f.name, x'00') AS BLOB), group_concat(CASE WHEN f.deleted THEN '-' WHEN s.id IS NULL THEN '' ELSE
-          s.file_type || ':' || s.size || ':' || s.mode || ':' || s.uid || ':' || s.gid || ':' || s.mtime_ns || ':' || lower(hex(ifnull(s.link_target, x''))) END, char(10))
-        FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
-        WHERE f.directory_id = ?`).raw(true);
-      this.stmts.set('drift', stmt);
+      stmt = this.db.prepare(`SELECT f.name, ${DRIFT_PRINT} FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
+        WHERE f.directory_id = ?${lo === null ? '' : ' AND f.name > ?'}${hi === null ? '' : ' AND f.name < ?'} ORDER BY f.name LIMIT ?`).raw(true);
+      this.stmts.set(key, stmt);
     }
-    const out = new Map<string, string>();
-    const [names, prints] = stmt.get(directoryId) as [Buffer | null, string | null];
-    if (!names || prints === null) return out;
-    const values = prints.split('\n');
-    let from = 0;
-    // group_concat skips NULLs: were a value ever NULL, every later name would get the wrong fingerprint.
-    const misaligned = () => new Error('drift index: names and fingerprints do not line up');
-    for (const value of values) {
-      if (from > names.length) throw misaligned();
-      let to = names.indexOf(0, from);
-      if (to < 0) to = names.length;
-      out.set(names.toString('latin1', from, to), value);
-      from = to + 1;
+    const args: unknown[] = [directoryId];
+    if (lo !== null) args.push(lo);
+    if (hi !== null) args.push(hi);
+    args.push(limit);
+    return stmt.all(...args) as Array<[Buffer, string]>;
+  }
+
+  /** driftPage's value for one file; undefined when the directory has no such file. */
+  driftOf(directoryId: string, name: Buffer): string | undefined {
+    let stmt = this.stmts.get('drift1');
+    if (!stmt) {
+      stmt = this.db.prepare(`SELECT ${DRIFT_PRINT} FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
+        WHERE f.directory_id = ? AND f.name = ?`).pluck(true);
+      this.stmts.set('drift1', stmt);
     }
-    if (from !== names.length + 1) throw misaligned();
-    return out;
+    return stmt.get(directoryId, name) as string | undefined;
   }
 
   /** One file with its current version, as trackedFiles holds it; null when never tracked. */

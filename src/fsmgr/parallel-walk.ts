@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { workerFile } from '../util/worker-file.js';
-import { walkInBatches, type WalkBatch, type WalkSpec } from './walk-batches.js';
-import type { WalkMessage } from './walk-worker.js';
+import { walkBatches, type WalkBatch, type WalkSpec } from './walk-batches.js';
+import type { WalkMessage, WalkStart } from './walk-worker.js';
 
 export type { WalkBatch } from './walk-batches.js';
 
@@ -16,6 +16,8 @@ export interface WalkRequest {
 /** A walk read batch by batch; close() ends one that will not be read. */
 export interface Walk extends AsyncIterable<WalkBatch> {
   close(): Promise<void>;
+  /** Batches walked and not read yet. */
+  buffered(): number;
 }
 
 const WORKER = workerFile('fsmgr/walk-worker');
@@ -30,6 +32,8 @@ class WalkThread {
   private readonly queue: WalkMessage[] = [];
   private wake: (() => void) | null = null;
   private ended = false;
+  /** Batches the reader has taken, shared with the worker, which keeps only a few ahead of it. */
+  private readonly taken = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(file: string) {
     this.worker = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 64 } });
@@ -50,12 +54,13 @@ class WalkThread {
   }
 
   start(spec: WalkSpec): Walk {
-    this.worker.postMessage(spec);
+    this.worker.postMessage({ spec, taken: this.taken.buffer as SharedArrayBuffer } satisfies WalkStart);
     return {
       [Symbol.asyncIterator]: () => this.read(),
       close: async () => {
         await this.worker.terminate();
       },
+      buffered: () => this.queue.filter((m) => 'batch' in m).length,
     };
   }
 
@@ -71,8 +76,11 @@ class WalkThread {
         if (!this.queue.length) await new Promise<void>((r) => (this.wake = r));
         this.wake = null;
         const m = this.queue.shift()!;
-        if ('batch' in m) yield m.batch;
-        else if ('done' in m) return;
+        if ('batch' in m) {
+          yield m.batch;
+          Atomics.add(this.taken, 0, 1);
+          Atomics.notify(this.taken, 0);
+        } else if ('done' in m) return;
         else throw Object.assign(new Error(m.error), { code: m.code });
       }
     } finally {
@@ -111,10 +119,9 @@ export function startWalk(req: WalkRequest): Walk {
 function inline(spec: WalkSpec): Walk {
   return {
     close: async () => {},
+    buffered: () => 0,
     async *[Symbol.asyncIterator]() {
-      const batches: WalkBatch[] = [];
-      walkInBatches(spec, (b) => batches.push(b));
-      yield* batches;
+      yield* walkBatches(spec);
     },
   };
 }

@@ -28,13 +28,20 @@ export interface WalkBatch {
 
 const BATCH = 2048;
 
+/** Batches a walker thread posts ahead of its reader at most: a walk of a million files must not queue up in the reader's memory. */
+export const WALK_AHEAD = 4;
+
 /** Walk synchronously, handing over a batch every BATCH files. */
 export function walkInBatches(spec: WalkSpec, onBatch: (b: WalkBatch) => void): void {
+  for (const b of walkBatches(spec)) onBatch(b);
+}
+
+/** The walk as a lazy sequence of batches of up to BATCH files, in the walk's (name) order. */
+export function* walkBatches(spec: WalkSpec): Generator<WalkBatch> {
   let names: Buffer[] = [];
   let prints: string[] = [];
   let skips: WalkBatch['skips'] = [];
-  const flush = () => {
-    if (!names.length && !skips.length) return;
+  const pack = (): WalkBatch => {
     let total = 0;
     for (const n of names) total += n.length;
     // A fresh ArrayBuffer of its own (never the Buffer pool), so that it can be transferred.
@@ -46,10 +53,11 @@ export function walkInBatches(spec: WalkSpec, onBatch: (b: WalkBatch) => void): 
       at += names[i]!.length;
       ends[i] = at;
     }
-    onBatch({ names: packed, ends, prints: prints.join('\n'), skips });
+    const batch = { names: packed, ends, prints: prints.join('\n'), skips };
     names = [];
     prints = [];
     skips = [];
+    return batch;
   };
   const ignore = compileIgnore(spec.patterns);
   const starts = spec.starts.map((s) => Buffer.from(s.buffer, s.byteOffset, s.length));
@@ -57,7 +65,7 @@ export function walkInBatches(spec: WalkSpec, onBatch: (b: WalkBatch) => void): 
   for (const e of walkFiles({ root: spec.root, starts, ignore, exclude: spec.exclude, onSkip })) {
     names.push(e.rel);
     prints.push(fingerprint(e.meta));
-    if (names.length >= BATCH) flush();
+    if (names.length >= BATCH) yield pack();
   }
-  flush();
+  if (names.length || skips.length) yield pack();
 }

@@ -19,8 +19,20 @@ export interface WalkOptions {
   onSkip: (rel: Buffer, why: string) => void;
 }
 
+/** A directory's entries in the walk's order, and how far the walk has come through them. */
+interface Frame {
+  /** The directory's absolute path with a trailing slash. */
+  prefix: Buffer;
+  children: Array<{ name: Buffer; isDir: boolean }>;
+  next: number;
+}
+
 /**
- * Depth-first walk yielding regular files and symlinks. Synchronous on
+ * Depth-first walk yielding regular files and symlinks, in the byte order of
+ * their relative names: the order of the database's `ORDER BY name`, so that
+ * drift detection can merge the two as streams instead of holding either
+ * whole. Within a directory, a subdirectory sorts as its name and a slash
+ * (its files' names begin so), and is walked where it sorts. Synchronous on
  * purpose: lstat through the thread pool costs several times more per file
  * than a direct call, and the unchanged re-run is dominated by these calls.
  */
@@ -31,10 +43,7 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
   const rootPrefix = withSlash(rootBuf);
   const relAt = rootPrefix.length;
   const excluded = opts.exclude.map((e) => Buffer.from(e));
-  // Reversed so that pop() visits the starts in the order given.
-  const stack: Buffer[] = [...opts.starts].reverse();
-  while (stack.length) {
-    const rel = stack.pop()!;
+  const open = (rel: Buffer): Frame | null => {
     const abs = rel.length ? Buffer.concat([rootPrefix, rel]) : rootBuf;
     const prefix = rel.length ? withSlash(abs) : rootPrefix;
     let entries: fs.Dirent<Buffer>[];
@@ -42,20 +51,40 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
       entries = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
     } catch (err) {
       opts.onSkip(rel, `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? err}`);
-      continue;
+      return null;
     }
-    const subdirs: Buffer[] = [];
+    const keyed: Array<{ name: Buffer; isDir: boolean; key: Buffer }> = [];
+    // Decoding the directory's part once is the same as decoding each whole name: they meet at a '/'.
+    const dirText = prefix.subarray(relAt).toString('utf8');
     for (const d of entries) {
-      const childAbs = Buffer.concat([prefix, d.name], prefix.length + d.name.length);
-      const childRel = childAbs.subarray(relAt);
-      const relText = childRel.toString('utf8');
-      if (d.isDirectory()) {
+      const isDir = d.isDirectory();
+      if (isDir) {
+        const childAbs = Buffer.concat([prefix, d.name]);
         if (excluded.some((e) => e.equals(childAbs))) continue;
-        if (opts.ignore(relText, true)) continue;
-        subdirs.push(childRel);
+      }
+      if (opts.ignore(dirText + d.name.toString('utf8'), isDir)) continue;
+      keyed.push({ name: d.name, isDir, key: isDir ? Buffer.concat([d.name, SLASH]) : d.name });
+    }
+    keyed.sort((a, b) => Buffer.compare(a.key, b.key));
+    return { prefix, children: keyed, next: 0 };
+  };
+  for (const start of opts.starts) {
+    const first = open(start);
+    const stack: Frame[] = first ? [first] : [];
+    while (stack.length) {
+      const top = stack[stack.length - 1]!;
+      const child = top.children[top.next++];
+      if (!child) {
+        stack.pop();
         continue;
       }
-      if (opts.ignore(relText, false)) continue;
+      const childAbs = Buffer.concat([top.prefix, child.name], top.prefix.length + child.name.length);
+      const childRel = childAbs.subarray(relAt);
+      if (child.isDir) {
+        const f = open(childRel);
+        if (f) stack.push(f);
+        continue;
+      }
       let st;
       try {
         st = statPath(childAbs);
@@ -65,9 +94,13 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
       }
       if (st.type === 'entry') yield { rel: childRel, meta: st.meta };
       else if (st.type === 'special') opts.onSkip(childRel, `skipped ${st.what}`);
-      else if (st.type === 'dir') subdirs.push(childRel); // raced from file to dir
+      else if (st.type === 'dir') {
+        // Raced from file to directory: walked now, a little out of order (drift detection allows for that).
+        const f = open(childRel);
+        if (f) stack.push(f);
+      }
     }
-    // Reverse so that pop() visits subdirectories in directory order.
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
   }
 }
+
+const SLASH = Buffer.from('/');

@@ -23,7 +23,7 @@ export function underStart(rel: Buffer, start: Buffer): boolean {
 
 /**
  * Compare a file on disk with its current snapshot (the design's
- * is_modified_since), both given as Database.driftIndex values and
+ * is_modified_since), both given as Database.driftPage values and
  * fingerprint() strings.
  */
 export function driftOf(recorded: string | undefined, print: string): DriftState {
@@ -31,60 +31,105 @@ export function driftOf(recorded: string | undefined, print: string): DriftState
   return recorded === print ? 'backed_up' : 'modified';
 }
 
+/** Rows read from the database at a time. */
+const PAGE = 2048;
+
+/** A directory's recorded files in name order, read a page at a time (Database.driftPage). */
+class RecordedFiles {
+  private page: Array<[Buffer, string]> = [];
+  private at = 0;
+  private more = true;
+  /** The last name taken: the walk has passed it. */
+  passed: Buffer | null = null;
+
+  constructor(private readonly ctx: Context, private readonly dirId: string, private readonly below: Buffer | null) {}
+
+  peek(): [Buffer, string] | null {
+    if (this.at < this.page.length) return this.page[this.at]!;
+    if (!this.more) return null;
+    this.page = this.ctx.db.driftPage(this.dirId, this.passed, this.below, PAGE);
+    this.at = 0;
+    this.more = this.page.length === PAGE;
+    return this.page[0] ?? null;
+  }
+
+  take(): void {
+    this.passed = this.page[this.at++]![0];
+  }
+}
+
 /**
  * Walk a tracked directory (or the part below `start`) and classify every
- * file against the database, a batch of items at a time; then report tracked
- * files that are gone. The walk runs on a worker thread while this one loads
- * the database's side. Keys are names as latin1 strings (Database.driftIndex).
+ * file against the database, a batch of items at a time. The walk (on a
+ * worker thread) and the database both give names in byte order, so the two
+ * are merged as streams, and memory stays the same however many files there
+ * are. A recorded file the walk passed without meeting is gone, or now
+ * ignored or unreadable: only one that is really gone is a deletion.
  */
 export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buffer, onSkip: (rel: Buffer, why: string) => void): AsyncGenerator<ScanItem[]> {
   const rootBuf = Buffer.from(dir.path);
   const startStat = start.length ? statPath(joinBytes(rootBuf, start)) : { type: 'dir' as const };
-  const walk = startStat.type === 'dir'
-    ? startWalk({ root: dir.path, start, patterns: ctx.ignorePatterns(dir.path), exclude: ctx.excludedPaths })
-    : null;
-  // Entries are removed as the walk meets them: what is left was not seen.
-  let recorded: Map<string, string>;
-  try {
-    recorded = ctx.db.driftIndex(dir.id);
-  } catch (err) {
-    await walk?.close(); // nobody will read it
-    throw err;
-  }
   if (startStat.type === 'entry') {
-    const key = start.toString('latin1');
-    yield [{ rel: start, state: driftOf(recorded.get(key), fingerprint(startStat.meta)), pending: false }];
-    recorded.delete(key);
-  } else if (walk) {
+    yield [{ rel: start, state: driftOf(ctx.db.driftOf(dir.id, start), fingerprint(startStat.meta)), pending: false }];
+  }
+  const unseen = (name: Buffer, value: string, out: ScanItem[]) => {
+    if (value === '-') {
+      out.push({ rel: name, state: 'deleted', pending: false });
+      return;
+    }
+    const st = statPath(joinBytes(rootBuf, name));
+    if (st.type === 'missing' || st.type === 'dir') out.push({ rel: name, state: 'deleted', pending: true });
+  };
+  if (start.length && startStat.type !== 'entry') {
+    // The start itself, recorded as a file that is now gone or a directory.
+    const value = ctx.db.driftOf(dir.id, start);
+    const out: ScanItem[] = [];
+    if (value !== undefined) unseen(start, value, out);
+    if (out.length) yield out;
+  }
+  if (startStat.type === 'special') onSkip(start, `skipped ${startStat.what}`);
+  const recorded = new RecordedFiles(ctx, dir.id, start.length ? start : null);
+  if (startStat.type === 'dir') {
+    // Stopping early ends the walk: the iterator's return terminates its worker.
+    const walk = startWalk({ root: dir.path, start, patterns: ctx.ignorePatterns(dir.path), exclude: ctx.excludedPaths });
     for await (const batch of walk) {
       for (const s of batch.skips) onSkip(Buffer.from(s.rel.buffer, s.rel.byteOffset, s.rel.length), s.why);
       const names = Buffer.from(batch.names.buffer, batch.names.byteOffset, batch.names.length);
       const prints = batch.prints.split('\n');
-      const items: ScanItem[] = new Array(batch.ends.length);
+      const items: ScanItem[] = [];
       let from = 0;
       for (let i = 0; i < batch.ends.length; i++) {
         const to = batch.ends[i]!;
-        const key = names.toString('latin1', from, to);
-        items[i] = { rel: names.subarray(from, to), state: driftOf(recorded.get(key), prints[i]!), pending: false };
-        recorded.delete(key);
+        const rel = names.subarray(from, to);
         from = to;
+        let r = recorded.peek();
+        while (r !== null && Buffer.compare(r[0], rel) < 0) {
+          unseen(r[0], r[1], items);
+          recorded.take();
+          r = recorded.peek();
+        }
+        let value: string | undefined;
+        if (r !== null && r[0].equals(rel)) {
+          value = r[1];
+          recorded.take();
+        } else if (recorded.passed !== null && Buffer.compare(rel, recorded.passed) <= 0) {
+          // Out of order (a file that became a directory during the walk): look it up on its own.
+          value = ctx.db.driftOf(dir.id, rel);
+        }
+        items.push({ rel, state: driftOf(value, prints[i]!), pending: false });
       }
-      yield items;
+      if (items.length) yield items;
     }
-  } else if (startStat.type === 'special') {
-    onSkip(start, `skipped ${startStat.what}`);
   }
-  const gone: ScanItem[] = [];
-  for (const [key, value] of recorded) {
-    const name = Buffer.from(key, 'latin1');
-    if (!underStart(name, start)) continue;
-    if (value === '-') {
-      gone.push({ rel: name, state: 'deleted', pending: false });
-      continue;
+  // Recorded files after the walk's last name.
+  let gone: ScanItem[] = [];
+  for (let r = recorded.peek(); r !== null; r = recorded.peek()) {
+    unseen(r[0], r[1], gone);
+    recorded.take();
+    if (gone.length >= PAGE) {
+      yield gone;
+      gone = [];
     }
-    // Not seen by the walk: gone, or now ignored or unreadable. Only a file that is really gone is a deletion.
-    const st = statPath(joinBytes(rootBuf, name));
-    if (st.type === 'missing' || st.type === 'dir') gone.push({ rel: name, state: 'deleted', pending: true });
   }
   if (gone.length) yield gone;
 }
