@@ -43,6 +43,11 @@ export function out(line: string): void {
   process.stdout.write(line + '\n');
 }
 
+/** Part of a line to stdout. */
+export function write(text: string): void {
+  process.stdout.write(text);
+}
+
 /**
  * Writes warnings and info to stderr and, on a TTY, a progress line for
  * runs longer than a second. Off a TTY only the final summary is printed,

@@ -3,7 +3,7 @@ import { ensureDefaultVault, addFsVault, addS3Vault, removeVault, initVaults, ty
 import { addDirectory, removeDirectory, listDirectories } from './directories.js';
 import { stagePaths } from './stage.js';
 import { runBackup } from './backup.js';
-import { getStatus, type StatusEntry } from './status.js';
+import { getStatus, type StatusSink } from './status.js';
 import { getFileHistory } from './history.js';
 import { restore, type RestoreOptions } from './restore.js';
 import { listHosts, recoverHost } from './recover.js';
@@ -47,8 +47,8 @@ export class BtService {
   backup(opts: { all: boolean }) {
     return runBackup(this.ctx, opts);
   }
-  status(p?: string, listed?: (s: StatusEntry) => boolean) {
-    return getStatus(this.ctx, p, listed);
+  status(p: string | undefined, sink: StatusSink) {
+    return getStatus(this.ctx, p, sink);
   }
   history(p: string) {
     return getFileHistory(this.ctx, p);

@@ -89,11 +89,15 @@ export class StagingArea {
   /**
    * The staged paths (latin1 keys) without their entries, for `dir status`,
    * which only asks whether a path is staged: a set of strings is a fraction
-   * of load()'s map of entries.
+   * of load()'s map of entries. With `below`, only the paths in that
+   * directory (or that path itself).
    */
-  stagedPaths(): Set<string> {
+  stagedPaths(below?: Buffer): Set<string> {
     const paths = new Set<string>();
-    for (const e of readEntries(this.batchFiles())) paths.add(e.abs.toString('latin1'));
+    for (const e of readEntries(this.batchFiles())) {
+      if (below && !isBelow(e.abs, below)) continue;
+      paths.add(e.abs.toString('latin1'));
+    }
     return paths;
   }
 
@@ -245,4 +249,10 @@ function* readLines(file: string): Generator<string> {
     yield* parts;
   }
   if (rest) yield rest;
+}
+
+/** True when `p` is `dir` or lies below it (byte paths, `dir` without a trailing slash unless it is the root). */
+function isBelow(p: Buffer, dir: Buffer): boolean {
+  if (p.length < dir.length || p.compare(dir, 0, dir.length, 0, dir.length) !== 0) return false;
+  return p.length === dir.length || dir[dir.length - 1] === 0x2f || p[dir.length] === 0x2f;
 }

@@ -57,6 +57,14 @@ describe('StagingArea', () => {
     expect(paths.has(Buffer.from('/c').toString('latin1'))).toBe(false);
   });
 
+  it('stagedPaths(below) keeps only that directory\'s paths, not a sibling sharing its prefix', () => {
+    const s = new StagingArea(fresh());
+    s.stageForBackup([e('/d/x'), e('/d/sub/y'), e('/d2/z'), e('/d'), e('/e')]);
+    expect([...s.stagedPaths(Buffer.from('/d'))].sort()).toEqual(['/d', '/d/sub/y', '/d/x']);
+    expect([...s.stagedPaths(Buffer.from('/d/sub'))]).toEqual(['/d/sub/y']);
+    expect([...s.stagedPaths(Buffer.from('/'))].sort()).toEqual(['/d', '/d/sub/y', '/d/x', '/d2/z', '/e']);
+  });
+
   it('a later batch wins for the same path', async () => {
     const s = new StagingArea(fresh());
     s.stageForBackup([e('/p', 'upsert', 1)]);

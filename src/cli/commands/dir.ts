@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { typed, withService, type GlobalArgs } from '../run.js';
-import { out, formatTime, showPath } from '../output.js';
+import { out, write, formatTime, showPath } from '../output.js';
+import type { StatusEntry } from '../../service/status.js';
 import { displayName, jsonName } from '../../fsmgr/paths.js';
 
 const CODES: Record<string, string> = { staged: 'A ', modified: ' M', untracked: '??', deleted: ' D', backed_up: '  ' };
@@ -39,18 +40,34 @@ export function dirCommand(y: Argv): Argv {
         .option('json', { type: 'boolean', default: false })
         .option('exit-code', { type: 'boolean', default: false, describe: 'exit 1 when anything is not backed up' }),
     typed((argv: GlobalArgs & { path: string; all: boolean; deleted: boolean; json: boolean; exitCode: boolean }) => withService(argv, async (svc) => {
-      const st = await svc.status(argv.path, (f) => (f.state === 'backed_up' ? argv.all : f.state === 'deleted' ? argv.deleted : true));
+      const listed = (f: StatusEntry) => (f.state === 'backed_up' ? argv.all : f.state === 'deleted' ? argv.deleted : true);
+      const cwd = process.cwd();
+      let directory = '';
+      let first = true;
+      // Printed as found, so that a status of a large tree holds no line per file; the JSON is
+      // written piece by piece, byte for byte what JSON.stringify makes of the whole object.
+      const st = await svc.status(argv.path, {
+        begin: (dir) => {
+          directory = dir;
+          if (argv.json) write(`{"directory":${JSON.stringify(dir)},"files":[`);
+        },
+        entry: (f) => {
+          if (!listed(f)) return;
+          if (argv.json) {
+            write(`${first ? '' : ','}${JSON.stringify({ path: jsonName(f.rel), state: f.state })}`);
+            first = false;
+          } else {
+            out(`${CODES[f.state]} ${showPath(directory, f.rel, cwd)}`);
+          }
+        },
+      });
       if (argv.json) {
-        out(JSON.stringify({ directory: st.directory, files: st.files.map((f) => ({ path: jsonName(f.rel), state: f.state })), summary: st.summary }));
-      } else {
-        const cwd = process.cwd();
-        for (const f of st.files) out(`${CODES[f.state]} ${showPath(st.directory, f.rel, cwd)}`);
-        if (!argv.quiet) {
-          const s = st.summary;
-          const parts = [`${s.staged} staged`, `${s.modified} modified`, `${s.untracked} untracked`, `${s.deleted} deleted`, `${s.backed_up} backed up`];
-          const where = st.scope.length ? displayName(Buffer.concat([Buffer.from(st.directory === '/' ? '' : st.directory), Buffer.from('/'), st.scope])) : st.directory;
-          out(`${where}: ${parts.join(', ')}`);
-        }
+        out(`],"summary":${JSON.stringify(st.summary)}}`);
+      } else if (!argv.quiet) {
+        const s = st.summary;
+        const parts = [`${s.staged} staged`, `${s.modified} modified`, `${s.untracked} untracked`, `${s.deleted} deleted`, `${s.backed_up} backed up`];
+        const where = st.scope.length ? displayName(Buffer.concat([Buffer.from(st.directory === '/' ? '' : st.directory), Buffer.from('/'), st.scope])) : st.directory;
+        out(`${where}: ${parts.join(', ')}`);
       }
       return argv.exitCode && st.dirty ? 1 : 0;
     }, { walks: true })))
