@@ -24,7 +24,8 @@ parentPort!.once('message', ({ spec, taken }: WalkStart) => {
       for (;;) {
         const got = Atomics.load(counter, 0);
         if (posted - got < WALK_AHEAD) break;
-        // Timed, so that a reader gone without a word cannot hold this thread for ever.
+        // The reader's notify wakes it; the timeout only bounds a missed wake-up. A reader that stops
+        // reading terminates this worker (parallel-walk's read()), which interrupts the wait.
         Atomics.wait(counter, 0, got, 1000);
       }
     }

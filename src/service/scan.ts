@@ -96,7 +96,7 @@ export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buf
       for (const s of batch.skips) onSkip(Buffer.from(s.rel.buffer, s.rel.byteOffset, s.rel.length), s.why);
       const names = Buffer.from(batch.names.buffer, batch.names.byteOffset, batch.names.length);
       const prints = batch.prints.split('\n');
-      const items: ScanItem[] = [];
+      let items: ScanItem[] = [];
       let from = 0;
       for (let i = 0; i < batch.ends.length; i++) {
         const to = batch.ends[i]!;
@@ -107,6 +107,11 @@ export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buf
           unseen(r[0], r[1], items);
           recorded.take();
           r = recorded.peek();
+          // A deleted subtree can lie between two walked names: hand it over in pieces.
+          if (items.length >= PAGE) {
+            yield items;
+            items = [];
+          }
         }
         let value: string | undefined;
         if (r !== null && r[0].equals(rel)) {

@@ -46,9 +46,11 @@ export function dirCommand(y: Argv): Argv {
       let first = true;
       // Printed as found, so that a status of a large tree holds no line per file; the JSON is
       // written piece by piece, byte for byte what JSON.stringify makes of the whole object.
+      let begun = false;
       const st = await svc.status(argv.path, {
         begin: (dir) => {
           directory = dir;
+          begun = true;
           if (argv.json) write(`{"directory":${JSON.stringify(dir)},"files":[`);
         },
         entry: (f) => {
@@ -60,6 +62,10 @@ export function dirCommand(y: Argv): Argv {
             out(`${CODES[f.state]} ${showPath(directory, f.rel, cwd)}`);
           }
         },
+      }).catch((err: unknown) => {
+        // A failure mid-scan: end the partial JSON line, so that the error on stderr starts on its own.
+        if (argv.json && begun) out('');
+        throw err;
       });
       if (argv.json) {
         out(`],"summary":${JSON.stringify(st.summary)}}`);
