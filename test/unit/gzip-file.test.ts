@@ -12,6 +12,20 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-unit-gzip-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
+/** Run `body`, then wait `settleMs` for stragglers; the unhandled rejections seen meanwhile. */
+async function unhandledDuring(body: () => Promise<void>, settleMs: number): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (r: unknown) => unhandled.push(r);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await body();
+    await new Promise((r) => setTimeout(r, settleMs));
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  return unhandled;
+}
+
 describe('gzipFile', () => {
   it('compresses a file of several read buffers into a gzip that decompresses to the same bytes', async () => {
     const src = path.join(tmp, 'in');
@@ -68,15 +82,9 @@ describe('gzipFile', () => {
       if (++calls > 3) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       return real(fd, b, off, len);
     }) as typeof fs.writeSync);
-    const unhandled: unknown[] = [];
-    const onUnhandled = (r: unknown) => unhandled.push(r);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await unhandledDuring(async () => {
       await expect(gzipFile(src, path.join(tmp, 'full.gz'))).rejects.toMatchObject({ code: 'ENOSPC' });
-      await new Promise((r) => setTimeout(r, 50));
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    }, 50);
     expect(unhandled).toEqual([]);
   });
 
@@ -90,18 +98,13 @@ describe('gzipFile', () => {
       return realRead(...a);
     }) as typeof fs.readSync);
     const writeSpy = vi.spyOn(fs, 'writeSync');
-    const unhandled: unknown[] = [];
-    const onUnhandled = (r: unknown) => unhandled.push(r);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    let writesAtFailure = -1;
+    const unhandled = await unhandledDuring(async () => {
       await expect(gzipFile(src, path.join(tmp, 'unreadable.gz'))).rejects.toMatchObject({ code: 'EIO' });
-      const writesAtFailure = writeSpy.mock.calls.length;
-      // The two blocks read before the failure were still compressing: they must not write now.
-      await new Promise((r) => setTimeout(r, 200));
-      expect(writeSpy.mock.calls.length).toBe(writesAtFailure);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+      writesAtFailure = writeSpy.mock.calls.length;
+    }, 200);
+    // The two blocks read before the failure were still compressing: they must not have written since.
+    expect(writeSpy.mock.calls.length).toBe(writesAtFailure);
     expect(unhandled).toEqual([]);
   });
 
@@ -116,15 +119,9 @@ describe('gzipFile', () => {
       if (++made === 2) setImmediate(() => gz.destroy(Object.assign(new Error('zlib: out of memory'), { code: 'Z_MEM_ERROR' })));
       return gz;
     });
-    const unhandled: unknown[] = [];
-    const onUnhandled = (r: unknown) => unhandled.push(r);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await unhandledDuring(async () => {
       await expect(gzipFile(src, path.join(tmp, 'zlib-fail.gz'))).rejects.toMatchObject({ code: 'Z_MEM_ERROR' });
-      await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    }, 100);
     expect(unhandled).toEqual([]);
   });
 
