@@ -85,7 +85,7 @@ export function sameVersion(a: FileMeta, b: FileMeta): boolean {
  * What drift detection compares, as one string: type, size, permission bits,
  * owner, mtime in nanoseconds and, for a symlink, its target in hex. The
  * database builds the same string from a file's current snapshot
- * (Database.driftIndex), so that an unchanged file costs one string
+ * (Database.driftPage), so that an unchanged file costs one string
  * comparison instead of a row of values per file.
  */
 export function fingerprint(meta: Pick<FileMeta, 'kind' | 'size' | 'mode' | 'uid' | 'gid' | 'mtimeNs' | 'linkTarget'>): string {
