@@ -44,9 +44,9 @@ export function dirCommand(y: Argv): Argv {
       const cwd = process.cwd();
       let directory = '';
       let first = true;
+      let begun = false;
       // Printed as found, so that a status of a large tree holds no line per file; the JSON is
       // written piece by piece, byte for byte what JSON.stringify makes of the whole object.
-      let begun = false;
       const st = await svc.status(argv.path, {
         begin: (dir) => {
           directory = dir;
