@@ -72,13 +72,16 @@ function toTracked(r: unknown[]): TrackedFile {
 const VERSION_AT = 'SELECT s2.rowid FROM file_snapshot s2 WHERE s2.file_id = f.id AND s2.created_at <= ? ORDER BY s2.created_at DESC, s2.rowid DESC LIMIT 1';
 const SNAP_COLS = 's.id, s.file_id, s.content_id, s.created_at, s.backup_run_id, s.size, s.mode, s.uid, s.gid, s.atime_ns, s.mtime_ns, s.ctime_ns, s.birthtime_ns, s.file_type, s.link_target, s.deleted';
 
-/** The per-host SQLite store. Synchronous (better-sqlite3); callers group writes with transaction(). */
 /** A file's drift fingerprint (fsmgr's fingerprint()) built from its current snapshot: '-' when recorded deleted, '' without a version. */
 const DRIFT_PRINT = `CASE WHEN f.deleted THEN '-' WHEN s.id IS NULL THEN '' ELSE
   s.file_type || ':' || s.size || ':' || s.mode || ':' || s.uid || ':' || s.gid || ':' || s.mtime_ns || ':' || lower(hex(ifnull(s.link_target, x''))) END`;
-const SLASH = Buffer.from('/');
-const AFTER_SLASH = Buffer.from('0');
 
+/** The names below directory `prefix`: from `prefix/` (never a name itself) up to `prefix0`, '0' being the byte after '/'. */
+function namesBelow(prefix: Buffer): { lo: Buffer; hi: Buffer } {
+  return { lo: Buffer.concat([prefix, Buffer.from('/')]), hi: Buffer.concat([prefix, Buffer.from('0')]) };
+}
+
+/** The per-host SQLite store. Synchronous (better-sqlite3); callers group writes with transaction(). */
 export class Database {
   readonly db: BetterSqlite3.Database;
   readonly file: string;
@@ -219,9 +222,9 @@ export class Database {
    * than one cursor) leave no statement open while the caller awaits.
    */
   driftPage(directoryId: string, after: Buffer | null, below: Buffer | null, limit: number): Array<[Buffer, string]> {
-    // Names below "a/b" lie from "a/b/" (never a name itself) up to "a/b0": '0' follows '/'.
-    const lo = below === null ? after : after === null || Buffer.compare(after, Buffer.concat([below, SLASH])) < 0 ? Buffer.concat([below, SLASH]) : after;
-    const hi = below === null ? null : Buffer.concat([below, AFTER_SLASH]);
+    const range = below === null ? null : namesBelow(below);
+    const lo = range !== null && (after === null || Buffer.compare(after, range.lo) < 0) ? range.lo : after;
+    const hi = range?.hi ?? null;
     const key = `drift:${lo === null ? 0 : 1}${hi === null ? 0 : 1}`;
     let stmt = this.stmts.get(key);
     if (!stmt) {
@@ -237,7 +240,7 @@ export class Database {
   }
 
   /** driftPage's value for one file; undefined when the directory has no such file. */
-  driftOf(directoryId: string, name: Buffer): string | undefined {
+  driftPrint(directoryId: string, name: Buffer): string | undefined {
     let stmt = this.stmts.get('drift1');
     if (!stmt) {
       stmt = this.db.prepare(`SELECT ${DRIFT_PRINT} FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
@@ -265,8 +268,7 @@ export class Database {
 
   /** True when any file of the directory lies below `prefix` (bytes, without the trailing slash). */
   hasFilesBelow(directoryId: string, prefix: Buffer): boolean {
-    const lo = Buffer.concat([prefix, Buffer.from('/')]);
-    const hi = Buffer.concat([prefix, Buffer.from('0')]); // '0' is the byte after '/'
+    const { lo, hi } = namesBelow(prefix);
     return this.q('SELECT 1 FROM file WHERE directory_id = ? AND name >= ? AND name < ? LIMIT 1').get(directoryId, lo, hi) !== undefined;
   }
 

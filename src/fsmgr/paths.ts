@@ -5,12 +5,22 @@
 const SLASH = 0x2f;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-const SLASH_BYTES = Buffer.from('/');
+export const SLASH_BYTES = Buffer.from('/');
 
 export function joinBytes(dir: Buffer, name: Buffer): Buffer {
   if (dir.length === 0) return name;
   if (dir[dir.length - 1] === SLASH) return Buffer.concat([dir, name]);
   return Buffer.concat([dir, SLASH_BYTES, name]);
+}
+
+/**
+ * True when the byte path `p` is `dir` or lies below it. An empty `dir` holds
+ * every (relative) name; a `dir` ending in '/' (the root) every name it begins.
+ */
+export function isAtOrBelow(p: Buffer, dir: Buffer): boolean {
+  if (dir.length === 0) return true;
+  if (p.length < dir.length || p.compare(dir, 0, dir.length, 0, dir.length) !== 0) return false;
+  return p.length === dir.length || dir[dir.length - 1] === SLASH || p[dir.length] === SLASH;
 }
 
 /** `dir` with a trailing slash, ready to have names appended. */

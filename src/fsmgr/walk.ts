@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { withSlash } from './paths.js';
+import { SLASH_BYTES, withSlash } from './paths.js';
 import { statPath, type FileMeta } from './stat.js';
 import type { IgnoreMatcher } from './ignore.js';
 
@@ -63,7 +63,7 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
         if (excluded.some((e) => e.equals(childAbs))) continue;
       }
       if (opts.ignore(dirText + d.name.toString('utf8'), isDir)) continue;
-      keyed.push({ name: d.name, isDir, key: isDir ? Buffer.concat([d.name, SLASH]) : d.name });
+      keyed.push({ name: d.name, isDir, key: isDir ? Buffer.concat([d.name, SLASH_BYTES]) : d.name });
     }
     keyed.sort((a, b) => Buffer.compare(a.key, b.key));
     return { prefix, children: keyed, next: 0 };
@@ -102,5 +102,3 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
     }
   }
 }
-
-const SLASH = Buffer.from('/');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import crypto from 'node:crypto';
 import { ArchivedObjectError, BtError, IoError, NotFoundError, UsageError, VaultError, describeSystemError } from '../errors.js';
-import { displayName, joinBytes } from '../fsmgr/paths.js';
+import { displayName, isAtOrBelow, joinBytes } from '../fsmgr/paths.js';
 import type { RestorableVersion, SnapshotRow } from '../db/types.js';
 import { createVault } from '../vault/factory.js';
 import type { Vault } from '../vault/vault.js';
@@ -10,7 +10,6 @@ import { checksumOf } from './history.js';
 import { locate } from './locate.js';
 import { runPool } from './pool.js';
 import { syncFilesystem } from '../util/sync-fs.js';
-import { underStart } from './scan.js';
 import { isoFromMs, parseAt } from './time.js';
 import { makeDirs } from '../util/make-dirs.js';
 import { spreadDirectories } from './spread.js';
@@ -291,7 +290,7 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
   // Two streaming passes over the versions (check, then restore) keep memory flat however large the tree.
   // The first pass reads names only; the second reads whole versions as it restores them.
   const namesInScope = function* (when: number) {
-    for (const x of ctx.db.iterNamesAt(loc.directory.id, when)) if (underStart(x.name, loc.rel)) yield x;
+    for (const x of ctx.db.iterNamesAt(loc.directory.id, when)) if (isAtOrBelow(x.name, loc.rel)) yield x;
   };
   const targetBuf = Buffer.from(target ?? '/');
   // A target that does not exist yet cannot hold a file in the way.
@@ -321,7 +320,7 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
   if (clash) throw new UsageError(`${displayName(clash)} exists: use --overwrite to replace files in ${target}`);
   const jobs = spreadDirectories((function* () {
     for (const x of ctx.db.iterRestorableAt(loc.directory.id, at)) {
-      if (underStart(x.name, loc.rel)) yield { s: x.version, dest: joinBytes(targetBuf, x.name) };
+      if (isAtOrBelow(x.name, loc.rel)) yield { s: x.version, dest: joinBytes(targetBuf, x.name) };
     }
   })(), SPREAD_WINDOW);
   makeRestoreDirs(Buffer.from(target));

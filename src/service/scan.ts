@@ -13,14 +13,6 @@ export interface ScanItem {
   pending: boolean;
 }
 
-/** True when `rel` equals `start` or lies below it. */
-export function underStart(rel: Buffer, start: Buffer): boolean {
-  if (start.length === 0) return true;
-  if (rel.length < start.length) return false;
-  if (!rel.subarray(0, start.length).equals(start)) return false;
-  return rel.length === start.length || rel[start.length] === 0x2f;
-}
-
 /**
  * Compare a file on disk with its current snapshot (the design's
  * is_modified_since), both given as Database.driftPage values and
@@ -69,26 +61,35 @@ class RecordedFiles {
 export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buffer, onSkip: (rel: Buffer, why: string) => void): AsyncGenerator<ScanItem[]> {
   const rootBuf = Buffer.from(dir.path);
   const startStat = start.length ? statPath(joinBytes(rootBuf, start)) : { type: 'dir' as const };
-  if (startStat.type === 'entry') {
-    yield [{ rel: start, state: driftOf(ctx.db.driftOf(dir.id, start), fingerprint(startStat.meta)), pending: false }];
-  }
-  const unseen = (name: Buffer, value: string, out: ScanItem[]) => {
+  let items: ScanItem[] = [];
+  const unseen = (name: Buffer, value: string) => {
     if (value === '-') {
-      out.push({ rel: name, state: 'deleted', pending: false });
+      items.push({ rel: name, state: 'deleted', pending: false });
       return;
     }
     const st = statPath(joinBytes(rootBuf, name));
-    if (st.type === 'missing' || st.type === 'dir') out.push({ rel: name, state: 'deleted', pending: true });
+    if (st.type === 'missing' || st.type === 'dir') items.push({ rel: name, state: 'deleted', pending: true });
   };
-  if (start.length && startStat.type !== 'entry') {
+  if (startStat.type === 'entry') {
+    items.push({ rel: start, state: driftOf(ctx.db.driftPrint(dir.id, start), fingerprint(startStat.meta)), pending: false });
+  } else if (start.length) {
     // The start itself, recorded as a file that is now gone or a directory.
-    const value = ctx.db.driftOf(dir.id, start);
-    const out: ScanItem[] = [];
-    if (value !== undefined) unseen(start, value, out);
-    if (out.length) yield out;
+    const value = ctx.db.driftPrint(dir.id, start);
+    if (value !== undefined) unseen(start, value);
   }
   if (startStat.type === 'special') onSkip(start, `skipped ${startStat.what}`);
   const recorded = new RecordedFiles(ctx, dir.id, start.length ? start : null);
+  /** The recorded files before `name` (all that are left when null): the walk has passed them. A deleted subtree can lie between two walked names, so full pieces are handed over as they fill. */
+  function* passRecorded(name: Buffer | null): Generator<ScanItem[]> {
+    for (let r = recorded.peek(); r !== null && (name === null || Buffer.compare(r[0], name) < 0); r = recorded.peek()) {
+      unseen(r[0], r[1]);
+      recorded.take();
+      if (items.length >= PAGE) {
+        yield items;
+        items = [];
+      }
+    }
+  }
   if (startStat.type === 'dir') {
     // Stopping early ends the walk: the iterator's return terminates its worker.
     const walk = startWalk({ root: dir.path, start, patterns: ctx.ignorePatterns(dir.path), exclude: ctx.excludedPaths });
@@ -96,45 +97,28 @@ export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buf
       for (const s of batch.skips) onSkip(Buffer.from(s.rel.buffer, s.rel.byteOffset, s.rel.length), s.why);
       const names = Buffer.from(batch.names.buffer, batch.names.byteOffset, batch.names.length);
       const prints = batch.prints.split('\n');
-      let items: ScanItem[] = [];
       let from = 0;
       for (let i = 0; i < batch.ends.length; i++) {
-        const to = batch.ends[i]!;
-        const rel = names.subarray(from, to);
-        from = to;
-        let r = recorded.peek();
-        while (r !== null && Buffer.compare(r[0], rel) < 0) {
-          unseen(r[0], r[1], items);
-          recorded.take();
-          r = recorded.peek();
-          // A deleted subtree can lie between two walked names: hand it over in pieces.
-          if (items.length >= PAGE) {
-            yield items;
-            items = [];
-          }
-        }
+        const rel = names.subarray(from, batch.ends[i]!);
+        from = batch.ends[i]!;
+        yield* passRecorded(rel);
+        const r = recorded.peek();
         let value: string | undefined;
         if (r !== null && r[0].equals(rel)) {
           value = r[1];
           recorded.take();
         } else if (recorded.passed !== null && Buffer.compare(rel, recorded.passed) <= 0) {
           // Out of order (a file that became a directory during the walk): look it up on its own.
-          value = ctx.db.driftOf(dir.id, rel);
+          value = ctx.db.driftPrint(dir.id, rel);
         }
         items.push({ rel, state: driftOf(value, prints[i]!), pending: false });
       }
-      if (items.length) yield items;
+      if (items.length) {
+        yield items;
+        items = [];
+      }
     }
   }
-  // Recorded files after the walk's last name.
-  let gone: ScanItem[] = [];
-  for (let r = recorded.peek(); r !== null; r = recorded.peek()) {
-    unseen(r[0], r[1], gone);
-    recorded.take();
-    if (gone.length >= PAGE) {
-      yield gone;
-      gone = [];
-    }
-  }
-  if (gone.length) yield gone;
+  yield* passRecorded(null);
+  if (items.length) yield items;
 }

@@ -1,9 +1,9 @@
-import { joinBytes, displayName } from '../fsmgr/paths.js';
+import { joinBytes, displayName, isAtOrBelow } from '../fsmgr/paths.js';
 import type { StagedEntry } from '../staging/staging-area.js';
 import type { DirectoryRow } from '../db/types.js';
 import type { Context } from './context.js';
 import { locate, requireExisting } from './locate.js';
-import { scanDirectory, underStart } from './scan.js';
+import { scanDirectory } from './scan.js';
 
 export interface StageCounts {
   added: number;
@@ -70,7 +70,7 @@ export async function stagePaths(ctx: Context, paths: string[]): Promise<StageCo
 
 /** The targets not inside another one (a path given twice counts once), so that a batch names each file once. */
 function outermost<T extends { directory: DirectoryRow; rel: Buffer }>(targets: T[]): T[] {
-  const covers = (o: T, t: T) => o.directory.id === t.directory.id && underStart(t.rel, o.rel);
+  const covers = (o: T, t: T) => o.directory.id === t.directory.id && isAtOrBelow(t.rel, o.rel);
   return targets.filter((t, i) => !targets.some((o, j) => j !== i && covers(o, t) && (!o.rel.equals(t.rel) || j < i)));
 }
 

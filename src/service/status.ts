@@ -23,7 +23,7 @@ export interface StatusResult {
 
 /** Where getStatus hands its findings as it goes: the directory first, then each file in name order. */
 export interface StatusSink {
-  begin(directory: string, scope: Buffer): void;
+  begin(directory: string): void;
   entry(e: StatusEntry): void;
 }
 
@@ -44,7 +44,7 @@ export async function getStatus(ctx: Context, p: string | undefined, sink: Statu
   const summary: Record<FileState, number> = { staged: 0, modified: 0, untracked: 0, deleted: 0, backed_up: 0 };
   let dirty = false;
   const onSkip = (rel: Buffer, why: string) => ctx.reporter.warn(`${why}: ${displayName(joinBytes(rootBuf, rel))}`);
-  sink.begin(loc.directory.path, loc.rel);
+  sink.begin(loc.directory.path);
   for await (const items of scanDirectory(ctx, loc.directory, loc.rel, onSkip)) {
     for (const item of items) {
       const isStaged = staged.has(joinBytes(rootBuf, item.rel).toString('latin1'));

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { fsyncDir, tempSibling } from '../fsmgr/atomic.js';
+import { isAtOrBelow } from '../fsmgr/paths.js';
 import { makeDirs } from '../util/make-dirs.js';
 
 export type StagedOp = 'upsert' | 'delete';
@@ -95,7 +96,7 @@ export class StagingArea {
   stagedPaths(below?: Buffer): Set<string> {
     const paths = new Set<string>();
     for (const e of readEntries(this.batchFiles())) {
-      if (below && !isBelow(e.abs, below)) continue;
+      if (below && !isAtOrBelow(e.abs, below)) continue;
       paths.add(e.abs.toString('latin1'));
     }
     return paths;
@@ -249,10 +250,4 @@ function* readLines(file: string): Generator<string> {
     yield* parts;
   }
   if (rest) yield rest;
-}
-
-/** True when `p` is `dir` or lies below it (byte paths, `dir` without a trailing slash unless it is the root). */
-function isBelow(p: Buffer, dir: Buffer): boolean {
-  if (p.length < dir.length || p.compare(dir, 0, dir.length, 0, dir.length) !== 0) return false;
-  return p.length === dir.length || dir[dir.length - 1] === 0x2f || p[dir.length] === 0x2f;
 }

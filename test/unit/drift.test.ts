@@ -94,8 +94,8 @@ describe('drift fingerprints', () => {
     expect(index.get('new')).toBe('');
     expect(index.get('old')).toBe('-');
     expect(driftIndex(db, 'no-such-directory').size).toBe(0);
-    expect(db.driftOf(dir.id, Buffer.from('old'))).toBe('-');
-    expect(db.driftOf(dir.id, Buffer.from('never'))).toBeUndefined();
+    expect(db.driftPrint(dir.id, Buffer.from('old'))).toBe('-');
+    expect(db.driftPrint(dir.id, Buffer.from('never'))).toBeUndefined();
     db.close();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absPath, displayName, isValidUtf8, isWithin, joinBytes, jsonName, relativeBytes } from '../../src/fsmgr/paths.js';
+import { absPath, displayName, isAtOrBelow, isValidUtf8, isWithin, joinBytes, jsonName, relativeBytes } from '../../src/fsmgr/paths.js';
 
 const b = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
 
@@ -74,5 +74,20 @@ describe('byte paths', () => {
     expect(relativeBytes('/a', '/a').length).toBe(0);
     expect(relativeBytes('/a', '/a/b/c').toString()).toBe('b/c');
     expect(relativeBytes('/', '/x/y').toString()).toBe('x/y');
+  });
+});
+
+describe('isAtOrBelow', () => {
+  it('holds the directory itself and what lies below it, not a sibling sharing its prefix', () => {
+    expect(isAtOrBelow(b('a/b'), b('a/b'))).toBe(true);
+    expect(isAtOrBelow(b('a/b/c'), b('a/b'))).toBe(true);
+    expect(isAtOrBelow(b('a/bc'), b('a/b'))).toBe(false);
+    expect(isAtOrBelow(b('a/b.txt'), b('a/b'))).toBe(false);
+    expect(isAtOrBelow(b('a'), b('a/b'))).toBe(false);
+  });
+  it('an empty directory holds every relative name; the root every absolute one', () => {
+    expect(isAtOrBelow(b('x/y'), b(''))).toBe(true);
+    expect(isAtOrBelow(b('/x/y'), b('/'))).toBe(true);
+    expect(isAtOrBelow(b([0x2f, 0xff]), b('/'))).toBe(true);
   });
 });
