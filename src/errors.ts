@@ -10,6 +10,8 @@ export const ExitCode = {
   locked: 4, // another bt run holds the lock
   vault: 5, // a vault is missing, unreachable or not writable
   io: 6, // the local filesystem refused (disk full, permission)
+  // A bug: apart from 1, so that `dir status --exit-code` (1: changes found) never reads a crash as a result.
+  internal: 70, // sysexits' EX_SOFTWARE
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

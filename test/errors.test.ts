@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import BetterSqlite3 from 'better-sqlite3';
 import { cleanupAll, expectCleanError, fingerprint, initConfig, makeEnv, ok, sha256, stagingFiles, writeTree, type BtEnv, type RunResult } from './helpers.js';
 
 afterAll(cleanupAll);
@@ -301,5 +302,41 @@ describe('malformed config', () => {
     const env = makeEnv();
     fs.mkdirSync(env.configFile, { recursive: true });
     expect(expectCleanError(env.run(['dir', 'list']), { match: env.configFile })).toEqual([]);
+  });
+});
+
+describe('a damaged database', () => {
+  it('is named in one line with exit 6, under --exit-code too (never the 1 of "changes found"), and is left as it was', () => {
+    const env = makeEnv();
+    initConfig(env);
+    const src = path.join(env.work, 'src');
+    writeTree(src, [{ path: 'a.txt', content: 'a' }]);
+    ok(env.run(['dir', 'init', src]));
+    ok(env.run(['backup', '-a']));
+    const junk = Buffer.alloc(8192, 0x5a);
+    fs.rmSync(`${env.dbFile}-wal`, { force: true });
+    fs.rmSync(`${env.dbFile}-shm`, { force: true });
+    fs.writeFileSync(env.dbFile, junk);
+    for (const args of [['dir', 'status', '--exit-code'], ['backup', '-a'], ['log', 'a.txt']]) {
+      const r = env.run(args, { cwd: src });
+      expect(expectCleanError(r, { code: 6, match: `${env.dbFile} is not a readable bt database` }), args.join(' ')).toEqual([]);
+    }
+    expect(fs.readFileSync(env.dbFile).equals(junk)).toBe(true);
+  });
+});
+
+describe('a database from a newer bt', () => {
+  it('is refused in one line with exit 2, and left as it was', () => {
+    const env = makeEnv();
+    initConfig(env);
+    ok(env.run(['dir', 'list']));
+    expect(fs.existsSync(env.dbFile)).toBe(true);
+    const db = new BetterSqlite3(env.dbFile);
+    db.pragma('user_version = 99');
+    db.close();
+    const before = fs.readFileSync(env.dbFile);
+    const r = env.run(['dir', 'list']);
+    expect(expectCleanError(r, { code: 2, match: "the database's schema version 99 is newer than this bt supports" })).toEqual([]);
+    expect(fs.readFileSync(env.dbFile).equals(before)).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { logCommand } from './commands/log.js';
 import { restoreCommand, recoverCommand } from './commands/restore.js';
 import { VERSION } from './version.js';
 
-function reportError(err: unknown, verbose: boolean): number {
+export function reportError(err: unknown, verbose: boolean): number {
   if (err instanceof BtError) {
     process.stderr.write(`bt: ${err.message}\n`);
     if (verbose && err.cause) process.stderr.write(`${(err.cause as Error).stack ?? String(err.cause)}\n`);
@@ -17,11 +17,15 @@ function reportError(err: unknown, verbose: boolean): number {
   process.stderr.write(`bt: ${e?.message ?? String(err)}\n`);
   if (verbose) process.stderr.write(`${e?.stack ?? ''}\n`);
   else process.stderr.write(`bt: (this is unexpected; run again with --verbose for details)\n`);
-  return ExitCode.failure;
+  return ExitCode.internal;
 }
 
 export async function main(args: string[]): Promise<void> {
   const verbose = args.includes('-v') || args.includes('--verbose');
+  // A rejection nobody awaited is a bug like any other: one line (stack under --verbose) and the same exit code.
+  const crash = (err: unknown) => process.exit(reportError(err, verbose));
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   let parser: Argv = yargs(args)
     .scriptName('bt')
     .usage('bt: content-addressed personal backups\n\nUsage: bt <command> [options]')

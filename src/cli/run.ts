@@ -33,7 +33,7 @@ export async function withService(
     code = (await fn(svc, reporter)) ?? 0;
     svc.logRun(command, code, started);
   } catch (err) {
-    svc.logRun(command, err instanceof BtError ? err.exitCode : ExitCode.failure, started, (err as Error)?.message ?? String(err));
+    svc.logRun(command, err instanceof BtError ? err.exitCode : ExitCode.internal, started, (err as Error)?.message ?? String(err));
     throw err;
   } finally {
     await svc.close();

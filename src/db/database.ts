@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { migrate } from './migrations.js';
 import type { BackupRecord, BackupRecordResult, BackupRunRow, DirectoryRow, DirectorySummary, FileRow, NewSnapshot, RestorableVersion, SnapshotRow, TrackedFile } from './types.js';
 import { makeDirs } from '../util/make-dirs.js';
+import { IoError } from '../errors.js';
 
 export const DB_FILE = 'bt.sqlite3';
 
@@ -81,6 +82,27 @@ function namesBelow(prefix: Buffer): { lo: Buffer; hi: Buffer } {
   return { lo: Buffer.concat([prefix, Buffer.from('/')]), hi: Buffer.concat([prefix, Buffer.from('0')]) };
 }
 
+/** Open and set up the database file, or throw an error that names it. */
+function openSqlite(file: string, readonly: boolean): BetterSqlite3.Database {
+  let db: BetterSqlite3.Database | undefined;
+  try {
+    db = new BetterSqlite3(file, { readonly });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 10000');
+    if (!readonly) migrate(db);
+    return db;
+  } catch (err) {
+    db?.close();
+    // SQLite reads a file lazily: a damaged or foreign one shows at the first statement, not at the open.
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new IoError(`${file} is not a readable bt database (${(err as Error).message})`, { cause: err });
+    if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') throw new IoError(`cannot open the database ${file} (${(err as Error).message})`, { cause: err });
+    throw err;
+  }
+}
+
 /** The per-host SQLite store. Synchronous (better-sqlite3); callers group writes with transaction(). */
 export class Database {
   readonly db: BetterSqlite3.Database;
@@ -92,12 +114,7 @@ export class Database {
     makeDirs(dataDir);
     this.dataDir = dataDir;
     this.file = path.join(dataDir, DB_FILE);
-    this.db = new BetterSqlite3(this.file, { readonly: options.readonly ?? false });
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 10000');
-    if (!options.readonly) migrate(this.db);
+    this.db = openSqlite(this.file, options.readonly ?? false);
   }
 
   /** A cached prepared statement that returns 64-bit integers losslessly. */

@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.js';
 import type BetterSqlite3 from 'better-sqlite3';
 
 // Numbered schema migrations; PRAGMA user_version holds the last one applied.
@@ -82,7 +83,7 @@ export const MIGRATIONS: string[] = [
 export function migrate(db: BetterSqlite3.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
-    throw new Error(`database schema version ${current} is newer than this bt supports (${MIGRATIONS.length})`);
+    throw new UsageError(`the database's schema version ${current} is newer than this bt supports (${MIGRATIONS.length}): upgrade bt`);
   }
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {

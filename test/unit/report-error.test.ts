@@ -1,0 +1,30 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { reportError } from '../../src/cli/main.js';
+import { ExitCode, NotFoundError } from '../../src/errors.js';
+
+describe('reportError', () => {
+  let written = '';
+  afterEach(() => vi.restoreAllMocks());
+  function capture(): void {
+    written = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written += String(chunk);
+      return true;
+    });
+  }
+
+  it('gives a typed error its own exit code and one line', () => {
+    capture();
+    expect(reportError(new NotFoundError('no such version'), false)).toBe(ExitCode.notFound);
+    expect(written).toBe('bt: no such version\n');
+  });
+
+  it('gives a bug exit 70, apart from the 1 of a partial backup or of `dir status --exit-code`', () => {
+    capture();
+    expect(reportError(new TypeError('x is undefined'), false)).toBe(70);
+    expect(written).toBe('bt: x is undefined\nbt: (this is unexpected; run again with --verbose for details)\n');
+    capture();
+    expect(reportError(new TypeError('x is undefined'), true)).toBe(70);
+    expect(written).toMatch(/^bt: x is undefined\nTypeError: x is undefined\n\s+at /);
+  });
+});
