@@ -322,12 +322,13 @@ describe('versions: modify, status, add, backup, log, restore an old version', (
   });
 });
 
-describe('status codes and what counts as modified', () => {
+// Both ways of walking: the native scanner, and the JavaScript walk bt falls back to without it.
+describe.each([['native scanner', '1'], ['JavaScript walk', '0']])('status codes and what counts as modified (%s)', (_walker, native) => {
   let env: BtEnv;
   let src: string;
 
   beforeAll(() => {
-    env = makeEnv();
+    env = makeEnv({ env: { BT_NATIVE: native } });
     initConfig(env);
     src = path.join(env.work, 'src');
     writeTree(src, [

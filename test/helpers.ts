@@ -63,7 +63,9 @@ export function cleanupAll(): void {
 }
 
 function baseEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8' };
+  // BT_NATIVE=1: bt fails rather than falls back when it cannot load its native addon, so that these tests
+  // know they ran it; the tests of the JavaScript fallbacks set BT_NATIVE=0.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', BT_NATIVE: '1' };
   if (process.env.TZ) env.TZ = process.env.TZ;
   return env;
 }

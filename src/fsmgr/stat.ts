@@ -24,12 +24,15 @@ export type StatResult =
   | { type: 'special'; what: string }
   | { type: 'entry'; meta: FileMeta };
 
-function specialName(st: fs.BigIntStats): string {
-  if (st.isSocket()) return 'socket';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isBlockDevice()) return 'block device';
-  if (st.isCharacterDevice()) return 'character device';
-  return 'special file';
+/** What kind of special file an st_mode is (lstat's mode, file type bits included). */
+export function specialKind(mode: number): string {
+  switch (mode & fs.constants.S_IFMT) {
+    case fs.constants.S_IFSOCK: return 'socket';
+    case fs.constants.S_IFIFO: return 'fifo';
+    case fs.constants.S_IFBLK: return 'block device';
+    case fs.constants.S_IFCHR: return 'character device';
+    default: return 'special file';
+  }
 }
 
 export function metaFromStats(st: fs.BigIntStats, linkTarget: Buffer | null): FileMeta {
@@ -66,7 +69,7 @@ export function statPath(abs: Buffer): StatResult {
     const target = fs.readlinkSync(abs, { encoding: 'buffer' });
     return { type: 'entry', meta: metaFromStats(st, target) };
   }
-  return { type: 'special', what: specialName(st) };
+  return { type: 'special', what: specialKind(Number(st.mode)) };
 }
 
 /** True when the file differs from a recorded state in anything bt tracks (content aside). */
@@ -89,5 +92,10 @@ export function sameVersion(a: FileMeta, b: FileMeta): boolean {
  * comparison instead of a row of values per file.
  */
 export function fingerprint(meta: Pick<FileMeta, 'kind' | 'size' | 'mode' | 'uid' | 'gid' | 'mtimeNs' | 'linkTarget'>): string {
-  return `${meta.kind}:${meta.size}:${meta.mode}:${meta.uid}:${meta.gid}:${meta.mtimeNs}:${meta.linkTarget ? meta.linkTarget.toString('hex') : ''}`;
+  return fingerprintOf(meta.kind, meta.size, meta.mode, meta.uid, meta.gid, meta.mtimeNs, meta.linkTarget);
+}
+
+/** fingerprint() of the values themselves, as the native scanner has them (mtime as decimal nanoseconds). */
+export function fingerprintOf(kind: FileKind, size: number, mode: number, uid: number, gid: number, mtimeNs: bigint | string, linkTarget: Buffer | null): string {
+  return `${kind}:${size}:${mode}:${uid}:${gid}:${mtimeNs}:${linkTarget ? linkTarget.toString('hex') : ''}`;
 }

@@ -1,5 +1,4 @@
 import { compileIgnore } from './ignore.js';
-import { fingerprint } from './stat.js';
 import { walkFiles } from './walk.js';
 
 /** What a walk needs, in a form that can be posted to a worker thread. */
@@ -64,7 +63,7 @@ export function* walkBatches(spec: WalkSpec): Generator<WalkBatch> {
   const onSkip = (rel: Buffer, why: string) => skips.push({ rel: new Uint8Array(rel), why });
   for (const e of walkFiles({ root: spec.root, starts, ignore, exclude: spec.exclude, onSkip })) {
     names.push(e.rel);
-    prints.push(fingerprint(e.meta));
+    prints.push(e.print);
     if (names.length >= BATCH) yield pack();
   }
   if (names.length || skips.length) yield pack();

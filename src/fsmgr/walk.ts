@@ -1,11 +1,11 @@
-import fs from 'node:fs';
 import { SLASH_BYTES, withSlash } from './paths.js';
-import { statPath, type FileMeta } from './stat.js';
+import { listDir, type DirListing } from './list-dir.js';
 import type { IgnoreMatcher } from './ignore.js';
 
 export interface WalkEntry {
   rel: Buffer;
-  meta: FileMeta;
+  /** The file's fingerprint() as the walk found it. */
+  print: string;
 }
 
 export interface WalkOptions {
@@ -23,7 +23,9 @@ export interface WalkOptions {
 interface Frame {
   /** The directory's absolute path with a trailing slash. */
   prefix: Buffer;
-  children: Array<{ name: Buffer; isDir: boolean }>;
+  listing: DirListing;
+  /** Indexes into the listing, in the walk's order, ignored names left out. */
+  children: Array<{ at: number; isDir: boolean }>;
   next: number;
 }
 
@@ -34,7 +36,8 @@ interface Frame {
  * whole. Within a directory, a subdirectory sorts as its name and a slash
  * (its files' names begin so), and is walked where it sorts. Synchronous on
  * purpose: lstat through the thread pool costs several times more per file
- * than a direct call, and the unchanged re-run is dominated by these calls.
+ * than a direct call, and the unchanged re-run is dominated by these calls
+ * (hence the native scanner, list-dir.ts, where it is built).
  */
 export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
   const rootBuf = Buffer.from(opts.root);
@@ -46,27 +49,26 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
   const open = (rel: Buffer): Frame | null => {
     const abs = rel.length ? Buffer.concat([rootPrefix, rel]) : rootBuf;
     const prefix = rel.length ? withSlash(abs) : rootPrefix;
-    let entries: fs.Dirent<Buffer>[];
-    try {
-      entries = fs.readdirSync(abs, { withFileTypes: true, encoding: 'buffer' });
-    } catch (err) {
-      opts.onSkip(rel, `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    const listing = listDir(abs);
+    if (typeof listing === 'string') {
+      opts.onSkip(rel, `cannot read directory: ${listing}`);
       return null;
     }
-    const keyed: Array<{ name: Buffer; isDir: boolean; key: Buffer }> = [];
+    const keyed: Array<{ at: number; isDir: boolean; key: Buffer }> = [];
     // Decoding the directory's part once is the same as decoding each whole name: they meet at a '/'.
     const dirText = prefix.subarray(relAt).toString('utf8');
-    for (const d of entries) {
-      const isDir = d.isDirectory();
+    for (let at = 0; at < listing.count; at++) {
+      const name = listing.name(at);
+      const isDir = listing.isDir(at);
       if (isDir) {
-        const childAbs = Buffer.concat([prefix, d.name]);
+        const childAbs = Buffer.concat([prefix, name]);
         if (excluded.some((e) => e.equals(childAbs))) continue;
       }
-      if (opts.ignore(dirText + d.name.toString('utf8'), isDir)) continue;
-      keyed.push({ name: d.name, isDir, key: isDir ? Buffer.concat([d.name, SLASH_BYTES]) : d.name });
+      if (opts.ignore(dirText + name.toString('utf8'), isDir)) continue;
+      keyed.push({ at, isDir, key: isDir ? Buffer.concat([name, SLASH_BYTES]) : name });
     }
     keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-    return { prefix, children: keyed, next: 0 };
+    return { prefix, listing, children: keyed, next: 0 };
   };
   for (const start of opts.starts) {
     const first = open(start);
@@ -78,23 +80,19 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
         stack.pop();
         continue;
       }
-      const childAbs = Buffer.concat([top.prefix, child.name], top.prefix.length + child.name.length);
+      const name = top.listing.name(child.at);
+      const childAbs = Buffer.concat([top.prefix, name], top.prefix.length + name.length);
       const childRel = childAbs.subarray(relAt);
       if (child.isDir) {
         const f = open(childRel);
         if (f) stack.push(f);
         continue;
       }
-      let st;
-      try {
-        st = statPath(childAbs);
-      } catch (err) {
-        opts.onSkip(childRel, `cannot stat: ${(err as NodeJS.ErrnoException).code ?? err}`);
-        continue;
-      }
-      if (st.type === 'entry') yield { rel: childRel, meta: st.meta };
-      else if (st.type === 'special') opts.onSkip(childRel, `skipped ${st.what}`);
-      else if (st.type === 'dir') {
+      const found = top.listing.find(child.at, childAbs);
+      if (found.type === 'entry') yield { rel: childRel, print: found.print };
+      else if (found.type === 'error') opts.onSkip(childRel, `cannot stat: ${found.code}`);
+      else if (found.type === 'special') opts.onSkip(childRel, `skipped ${found.what}`);
+      else if (found.type === 'dir') {
         // Raced from file to directory: walked now, a little out of order (drift detection allows for that).
         const f = open(childRel);
         if (f) stack.push(f);
