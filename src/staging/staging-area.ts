@@ -194,8 +194,9 @@ function batchName(): string {
   return `${Date.now().toString().padStart(15, '0')}-${process.hrtime.bigint().toString().padStart(20, '0')}-${crypto.randomBytes(4).toString('hex')}.jsonl`;
 }
 
+/** The JSON line of an entry, built as text: base64, the op names and an integer need no escaping, and JSON.stringify of an object per file was a tenth of an `add`'s main thread. */
 function entryLine(e: StagedEntry): string {
-  return JSON.stringify({ p: e.abs.toString('base64'), op: e.op, t: e.stagedAt }) + '\n';
+  return `{"p":"${e.abs.toString('base64')}","op":"${e.op}","t":${Math.trunc(e.stagedAt)}}\n`;
 }
 
 function parseLine(line: string): StagedEntry | null {

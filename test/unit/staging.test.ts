@@ -28,6 +28,13 @@ describe('StagingArea', () => {
     const set = s.load();
     expect(set.batches).toHaveLength(1);
     expect([...set.entries.values()].map((x) => [x.abs.toString(), x.op])).toEqual([['/a/one', 'upsert'], ['/a/two', 'delete']]);
+    // Each line is JSON: the path in base64, the operation, the time staged.
+    const lines = fs.readFileSync(path.join(dir, files[0]!), 'utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { p: Buffer.from('/a/one').toString('base64'), op: 'upsert', t: set.entries.get('/a/one')!.stagedAt },
+      { p: Buffer.from('/a/two').toString('base64'), op: 'delete', t: set.entries.get('/a/two')!.stagedAt },
+    ]);
   });
 
   it('an empty batch writes nothing', () => {
