@@ -24,6 +24,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+// What the JavaScript side expects (src/util/native.ts LAYOUT): change it with the layout of
+// scanDir's result or the calls' signatures, so that a stale build is not used.
+#define LAYOUT 1
+
 // Numbers per entry in the `nums` Float64Array; keep in step with src/util/native.ts.
 enum { F_KIND, F_MODE, F_UID, F_GID, F_SIZE, F_MTIME_SEC, F_MTIME_NSEC, F_ERRNO, FIELDS };
 // Kinds: a directory is not stat'ed (unless readdir does not say what it is); an error leaves errno.
@@ -46,6 +50,7 @@ static int grow(bytes_t *b, size_t more) {
 }
 
 static int append(bytes_t *b, const void *src, size_t n) {
+  if (n == 0) return 0;
   if (grow(b, n)) return -1;
   memcpy(b->data + b->len, src, n);
   b->len += n;
@@ -145,6 +150,10 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
         }
       }
     }
+    if (names.len + nameLen > UINT32_MAX || links.len + (size_t)targetLen > UINT32_MAX) {
+      failure = EOVERFLOW;  // offsets are 32-bit: 4 GiB of names in one directory
+      break;
+    }
     uint32_t end = (uint32_t)(names.len + nameLen);
     uint32_t linkEnd = (uint32_t)(links.len + (size_t)targetLen);
     if (append(&names, name, nameLen) || append(&ends, &end, sizeof end) || append(&nums, f, sizeof f) ||
@@ -200,7 +209,7 @@ typedef struct {
 
 static void sync_execute(napi_env env, void *data) {
   sync_job *job = data;
-  int fd = open(job->path, O_RDONLY | O_CLOEXEC);
+  int fd = open(job->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     job->err = errno;
     return;
@@ -229,19 +238,26 @@ static napi_value sync_fs(napi_env env, napi_callback_info info) {
     return NULL;
   }
   sync_job *job = calloc(1, sizeof *job);
-  if (!job || !(job->path = malloc(len + 1))) {
+  if (!job || !(job->path = malloc(len + 1)) || napi_get_value_string_utf8(env, argv[0], job->path, len + 1, &len) != napi_ok) {
+    if (job) free(job->path);
     free(job);
     napi_throw_error(env, "ENOMEM", "syncFs: out of memory");
     return NULL;
   }
-  napi_get_value_string_utf8(env, argv[0], job->path, len + 1, &len);
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "bt.syncFs", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, sync_execute, sync_complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) {
     free(job->path);
     free(job);
     return NULL;
+  }
+  // From here the promise exists: every failure settles it, so that no caller waits forever.
+  if (napi_create_string_utf8(env, "bt.syncFs", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, sync_execute, sync_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    if (job->work) napi_delete_async_work(env, job->work);
+    napi_value code;
+    if (napi_create_int32(env, EIO, &code) == napi_ok) napi_resolve_deferred(env, job->deferred, code);
+    free(job->path);
+    free(job);
   }
   return promise;
 }
@@ -252,6 +268,9 @@ static napi_value init(napi_env env, napi_value exports) {
   if (napi_set_named_property(env, exports, "scanDir", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "syncFs", NAPI_AUTO_LENGTH, sync_fs, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "syncFs", fn) != napi_ok) return NULL;
+  napi_value layout;
+  if (napi_create_int32(env, LAYOUT, &layout) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "layout", layout) != napi_ok) return NULL;
   return exports;
 }
 

@@ -4,8 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
-import { cleanupAll, expectCleanError, fingerprint, initConfig, makeEnv, ok, sha256, stagingFiles, writeTree, type BtEnv, type RunResult } from './helpers.js';
+import { BT, cleanupAll, expectCleanError, fingerprint, initConfig, makeEnv, ok, sha256, stagingFiles, writeTree, type BtEnv, type RunResult } from './helpers.js';
 
 afterAll(cleanupAll);
 
@@ -339,5 +340,35 @@ describe('a database from a newer bt', () => {
     const r = env.run(['dir', 'list']);
     expect(expectCleanError(r, { code: 2, match: "the database's schema version 99 is newer than this bt supports" })).toEqual([]);
     expect(fs.readFileSync(env.dbFile).equals(before)).toBe(true);
+  });
+});
+
+describe('a filesystem error bt does not wrap', () => {
+  it('is exit 6 with one line naming the path and the reason, not a bug report', () => {
+    const env = makeEnv();
+    initConfig(env);
+    const src = path.join(env.work, 'src');
+    writeTree(src, [{ path: 'a.txt', content: 'a' }]);
+    ok(env.run(['dir', 'init', src]));
+    const blocker = path.join(env.work, 'a-file');
+    fs.writeFileSync(blocker, '');
+    const text = fs.readFileSync(env.configFile, 'utf8');
+    fs.writeFileSync(env.configFile, text.replace(/^staging_dir = .*$/m, `staging_dir = ${JSON.stringify(path.join(blocker, 'staging'))}`));
+    const r = env.run(['add'], { cwd: src });
+    expect(expectCleanError(r, { code: 6, match: `${blocker}/staging` })).toEqual([]);
+    expect(r.stderr).toMatch(/: not a directory\n$/);
+  });
+});
+
+describe('a reader that stops reading', () => {
+  it('ends bt quietly, with the status of a death by SIGPIPE', () => {
+    const env = makeEnv();
+    initConfig(env);
+    const src = path.join(env.work, 'src');
+    writeTree(src, Array.from({ length: 3000 }, (_, i) => ({ path: `f${i}`, content: `${i}` })));
+    ok(env.run(['dir', 'init', src]));
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BT}" dir status | head -n 1; echo "bt exited \${PIPESTATUS[0]}" >&2`], { cwd: src, env: env.env, encoding: 'utf8' });
+    expect(r.stdout).toBe('?? f0\n');
+    expect(r.stderr).toBe('bt exited 141\n');
   });
 });

@@ -1,5 +1,5 @@
 import yargs, { type Argv } from 'yargs';
-import { BtError, ExitCode, UsageError } from '../errors.js';
+import { BtError, ExitCode, UsageError, describeSystemError } from '../errors.js';
 import { configCommand } from './commands/config.js';
 import { dirCommand } from './commands/dir.js';
 import { addCommand, backupCommand, vaultCommand } from './commands/backup.js';
@@ -12,6 +12,14 @@ export function reportError(err: unknown, verbose: boolean): number {
     process.stderr.write(`bt: ${err.message}\n`);
     if (verbose && err.cause) process.stderr.write(`${(err.cause as Error).stack ?? String(err.cause)}\n`);
     return err.exitCode;
+  }
+  const sys = err as NodeJS.ErrnoException;
+  if (typeof sys?.code === 'string' && typeof sys.syscall === 'string') {
+    // The local filesystem refused something bt does not wrap (disk full, permission): not a bug, the documented 6.
+    const where = sys.path ? ` ${sys.path}` : '';
+    process.stderr.write(`bt: cannot ${sys.syscall}${where}: ${describeSystemError(sys)}\n`);
+    if (verbose) process.stderr.write(`${sys.stack ?? ''}\n`);
+    return ExitCode.io;
   }
   const e = err as Error;
   process.stderr.write(`bt: ${e?.message ?? String(err)}\n`);
@@ -26,6 +34,11 @@ export async function main(args: string[]): Promise<void> {
   const crash = (err: unknown) => process.exit(reportError(err, verbose));
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
+  // A reader that went away (`bt log F | head -1`): stop quietly, with the status a death by SIGPIPE has.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(128 + 13);
+    crash(err);
+  });
   let parser: Argv = yargs(args)
     .scriptName('bt')
     .usage('bt: content-addressed personal backups\n\nUsage: bt <command> [options]')

@@ -96,9 +96,13 @@ function openSqlite(file: string, readonly: boolean): BetterSqlite3.Database {
   } catch (err) {
     db?.close();
     // SQLite reads a file lazily: a damaged or foreign one shows at the first statement, not at the open.
-    const code = (err as { code?: string }).code;
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new IoError(`${file} is not a readable bt database (${(err as Error).message})`, { cause: err });
-    if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') throw new IoError(`cannot open the database ${file} (${(err as Error).message})`, { cause: err });
+    // better-sqlite3 gives extended result codes (SQLITE_CANTOPEN_ISDIR, SQLITE_IOERR_WRITE, ...): match the primary one.
+    const code = String((err as { code?: string }).code ?? '');
+    const is = (primary: string) => code === primary || code.startsWith(`${primary}_`);
+    const why = (err as Error).message;
+    if (is('SQLITE_NOTADB') || is('SQLITE_CORRUPT')) throw new IoError(`${file} is not a readable bt database (${why})`, { cause: err });
+    if (is('SQLITE_CANTOPEN') || is('SQLITE_READONLY') || is('SQLITE_PERM')) throw new IoError(`cannot open the database ${file} (${why})`, { cause: err });
+    if (is('SQLITE_FULL') || is('SQLITE_IOERR')) throw new IoError(`cannot write the database ${file} (${why})`, { cause: err });
     throw err;
   }
 }

@@ -54,7 +54,9 @@ class DirentListing implements DirListing {
       const st = statPath(abs);
       return st.type === 'entry' ? { type: 'entry', print: fingerprint(st.meta) } : st;
     } catch (err) {
-      return { type: 'error', code: String((err as NodeJS.ErrnoException).code ?? err) };
+      const code = String((err as NodeJS.ErrnoException).code ?? err);
+      // A symlink gone between its lstat and its readlink: gone, as the native scan finds it.
+      return code === 'ENOENT' || code === 'ENOTDIR' ? { type: 'missing' } : { type: 'error', code };
     }
   }
 }
@@ -104,7 +106,8 @@ class ScannedListing implements DirListing {
 
 /** A time of seconds and nanoseconds as its decimal count of nanoseconds, the text of the BigInt lstat gives. */
 export function nsText(sec: number, nsec: number): string {
-  if (sec > 0) return `${sec}${String(nsec).padStart(9, '0')}`;
+  // Past 2^53 seconds a double prints in short form; the BigInt of the same double prints every digit, as lstat's does.
+  if (sec > 0 && Number.isSafeInteger(sec)) return `${sec}${String(nsec).padStart(9, '0')}`;
   if (sec === 0) return `${nsec}`;
   return String(BigInt(sec) * 1_000_000_000n + BigInt(nsec));
 }

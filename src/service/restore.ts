@@ -202,7 +202,8 @@ const FLUSH_EVERY = 256 * 1024 * 1024;
 class TargetFlush {
   private pending = 0;
   private running: Promise<void> | null = null;
-  private failed = false;
+  /** Why a flush failed, once one has. */
+  private failed: string | null = null;
   constructor(private readonly target: string) {}
 
   wrote(n: number): void {
@@ -215,14 +216,15 @@ class TargetFlush {
   }
 
   private async flush(): Promise<void> {
-    if (!(await syncFilesystem(this.target))) this.failed = true;
+    const why = await syncFilesystem(this.target);
+    if (why) this.failed ??= why;
   }
 
   /** Wait for a running flush, flush once more, and throw if any flush failed. */
   async finish(): Promise<void> {
     await this.running;
     await this.flush();
-    if (this.failed) throw new IoError(`cannot flush the restored files to disk at ${this.target} (sync failed): check the disk and restore again with --overwrite`);
+    if (this.failed) throw new IoError(`cannot flush the restored files to disk at ${this.target} (${this.failed}): check the disk and restore again with --overwrite`);
   }
 }
 

@@ -380,7 +380,8 @@ function syncFile(p: string): void {
 }
 
 async function syncVaultFilesystem(p: string): Promise<void> {
-  if (!(await syncFilesystem(p))) throw new VaultError(`cannot sync the vault filesystem at ${p}`);
+  const failed = await syncFilesystem(p);
+  if (failed) throw new VaultError(`cannot sync the vault filesystem at ${p}: ${failed}`);
 }
 
 async function copyHashingSized(src: Buffer | string, dst: string, contentDir: string): Promise<Copied> {

@@ -27,4 +27,11 @@ describe('reportError', () => {
     expect(reportError(new TypeError('x is undefined'), true)).toBe(70);
     expect(written).toMatch(/^bt: x is undefined\nTypeError: x is undefined\n\s+at /);
   });
+
+  it('gives a filesystem error bt did not wrap exit 6 and names its call and path', () => {
+    capture();
+    const err = Object.assign(new Error("ENOSPC: no space left on device, write '/x/y'"), { code: 'ENOSPC', syscall: 'write', path: '/x/y', errno: -28 });
+    expect(reportError(err, false)).toBe(ExitCode.io);
+    expect(written).toBe('bt: cannot write /x/y: no space left on device\n');
+  });
 });
