@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
-import { BT, cleanupAll, expectCleanError, fingerprint, initConfig, makeEnv, ok, sha256, stagingFiles, writeTree, type BtEnv, type RunResult } from './helpers.js';
+import { BT, cleanupAll, envWithTree, expectCleanError, fingerprint, initConfig, makeEnv, ok, sha256, stagingFiles, writeTree, type BtEnv, type RunResult } from './helpers.js';
 
 afterAll(cleanupAll);
 
@@ -309,12 +309,7 @@ describe('malformed config', () => {
 
 describe('a damaged database', () => {
   it('is named in one line with exit 6, under --exit-code too (never the 1 of "changes found"), and is left as it was', () => {
-    const env = makeEnv();
-    initConfig(env);
-    const src = path.join(env.work, 'src');
-    writeTree(src, [{ path: 'a.txt', content: 'a' }]);
-    ok(env.run(['dir', 'init', src]));
-    ok(env.run(['backup', '-a']));
+    const { env, src } = envWithTree([{ path: 'a.txt', content: 'a' }], { backedUp: true });
     const junk = Buffer.alloc(8192, 0x5a);
     fs.rmSync(`${env.dbFile}-wal`, { force: true });
     fs.rmSync(`${env.dbFile}-shm`, { force: true });
@@ -345,11 +340,7 @@ describe('a database from a newer bt', () => {
 
 describe('a filesystem error bt does not wrap', () => {
   it('is exit 6 with one line naming the path and the reason, not a bug report', () => {
-    const env = makeEnv();
-    initConfig(env);
-    const src = path.join(env.work, 'src');
-    writeTree(src, [{ path: 'a.txt', content: 'a' }]);
-    ok(env.run(['dir', 'init', src]));
+    const { env, src } = envWithTree([{ path: 'a.txt', content: 'a' }]);
     const blocker = path.join(env.work, 'a-file');
     fs.writeFileSync(blocker, '');
     const text = fs.readFileSync(env.configFile, 'utf8');
@@ -362,11 +353,7 @@ describe('a filesystem error bt does not wrap', () => {
 
 describe('a reader that stops reading', () => {
   it('ends bt quietly, with the status of a death by SIGPIPE', () => {
-    const env = makeEnv();
-    initConfig(env);
-    const src = path.join(env.work, 'src');
-    writeTree(src, Array.from({ length: 3000 }, (_, i) => ({ path: `f${i}`, content: `${i}` })));
-    ok(env.run(['dir', 'init', src]));
+    const { env, src } = envWithTree(Array.from({ length: 3000 }, (_, i) => ({ path: `f${i}`, content: `${i}` })));
     const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BT}" dir status | head -n 1; echo "bt exited \${PIPESTATUS[0]}" >&2`], { cwd: src, env: env.env, encoding: 'utf8' });
     expect(r.stdout).toBe('?? f0\n');
     expect(r.stderr).toBe('bt exited 141\n');

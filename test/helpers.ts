@@ -466,6 +466,17 @@ export function trackAndBackup(env: BtEnv, dir: string): void {
   ok(env.run(['backup']));
 }
 
+/** A fresh env with a config and `files` written to `<work>/src`, tracked (and backed up with `backedUp`). */
+export function envWithTree(files: TreeFile[], opts: { backedUp?: boolean } = {}): { env: BtEnv; src: string } {
+  const env = makeEnv();
+  initConfig(env);
+  const src = path.join(env.work, 'src');
+  writeTree(src, files);
+  ok(env.run(['dir', 'init', src]));
+  if (opts.backedUp) ok(env.run(['backup', '-a']));
+  return { env, src };
+}
+
 /** Make sure env has a config (so that later runs do not print "created default config"). */
 export function initConfig(env: BtEnv, extra: string[] = []): RunResult {
   return ok(env.run(['config', 'init', ...extra]));
