@@ -66,7 +66,7 @@ describe('gzipFile', () => {
     const data = crypto.randomBytes(3 * 1024 * 1024);
     fs.writeFileSync(src, data);
     const real = fs.writeSync.bind(fs) as (fd: number, b: Buffer, off: number, len: number) => number;
-    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, b: Buffer, off = 0, len = b.length - off) => real(fd, b, off, Math.min(len, 1000))) as typeof fs.writeSync);
+    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, b: Buffer, off: number = 0, len: number = b.length - off) => real(fd, b, off, Math.min(len, 1000))) as unknown as typeof fs.writeSync);
     const dst = path.join(tmp, 'short.gz');
     await gzipFile(src, dst);
     vi.restoreAllMocks();
@@ -78,10 +78,10 @@ describe('gzipFile', () => {
     fs.writeFileSync(src, crypto.randomBytes(4 * 1024 * 1024));
     const real = fs.writeSync.bind(fs) as (fd: number, b: Buffer, off: number, len: number) => number;
     let calls = 0;
-    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, b: Buffer, off = 0, len = b.length - off) => {
+    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, b: Buffer, off: number = 0, len: number = b.length - off) => {
       if (++calls > 3) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       return real(fd, b, off, len);
-    }) as typeof fs.writeSync);
+    }) as unknown as typeof fs.writeSync);
     const unhandled = await unhandledDuring(async () => {
       await expect(gzipFile(src, path.join(tmp, 'full.gz'))).rejects.toMatchObject({ code: 'ENOSPC' });
     }, 50);

@@ -16,10 +16,12 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-unit-sw-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const RealSegmenter = Intl.Segmenter;
+/** Intl with its Segmenter writable, as these tests replace it to count the segmenters made. */
+const intl = Intl as { Segmenter: typeof Intl.Segmenter };
 let segmentersMade = 0;
 let bundles = 0;
 afterEach(() => {
-  Intl.Segmenter = RealSegmenter;
+  intl.Segmenter = RealSegmenter;
 });
 
 /** The module bundled twice, as it is and deferred, both loaded with Intl.Segmenter counted. */
@@ -44,7 +46,7 @@ describe('lazy string-width (build/lazy-string-width.ts)', () => {
     it(`defers string-width ${version} (${path.relative(root, file)}) and keeps its results`, async () => {
       expect(deferStringWidth(fs.readFileSync(file, 'utf8'))).not.toBeNull();
       // Count segmenters made from here on: loading the deferred module and measuring ASCII must make none.
-      Intl.Segmenter = class extends RealSegmenter {
+      intl.Segmenter = class extends RealSegmenter {
         constructor(...args: ConstructorParameters<typeof Intl.Segmenter>) {
           super(...args);
           segmentersMade++;
