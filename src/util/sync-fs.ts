@@ -4,11 +4,11 @@ import { errnoCode, nativeModule } from './native.js';
 
 /**
  * syncfs(2) of the filesystem holding `p`: null once it succeeded, else why
- * it failed ("input/output error", say). Node has
- * no binding: bt's native addon makes the call on the threadpool; without
- * it, coreutils' `sync -f` is that one call, falling back to a whole-system
- * `sync` (a superset) on a coreutils without -f. Either way the caller's
- * thread goes on while the disk catches up.
+ * it failed ("input/output error", say). Node has no binding: bt's native
+ * addon makes the call on the threadpool; without it, coreutils' `sync -f`
+ * is that one call, falling back to a whole-system `sync` (a superset) on a
+ * coreutils without -f. Either way the caller's thread goes on while the
+ * disk catches up.
  */
 export async function syncFilesystem(p: string): Promise<string | null> {
   const native = nativeModule();
