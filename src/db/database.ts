@@ -429,6 +429,18 @@ export class Database {
     this.q('INSERT OR IGNORE INTO content_vault(content_id, vault, stored_at) VALUES (?, ?, ?)').run(id, vault, now);
   }
 
+  /**
+   * True when some content has no record that `vault` holds it. Two counts
+   * rather than contentMissingFrom(vault, 1): every content_vault row names
+   * a content row (a foreign key) once per vault, so the counts differ
+   * exactly when one is missing, and counting is a quarter of the time of a
+   * look-up per content row (4 against 15-25 ms for 50,000), on every backup.
+   */
+  contentBehind(vault: string): boolean {
+    const r = this.q('SELECT (SELECT count(*) FROM content) - (SELECT count(*) FROM content_vault WHERE vault = ?) AS n').get(vault) as Row;
+    return num(r.n) !== 0;
+  }
+
   /** Content no record says `vault` holds, in id order. */
   contentMissingFrom(vault: string, limit = -1): Array<{ id: string; size: number }> {
     return (this.q('SELECT c.id, c.size FROM content c WHERE NOT EXISTS (SELECT 1 FROM content_vault v WHERE v.content_id = c.id AND v.vault = ?) ORDER BY c.id LIMIT ?').all(vault, limit) as Row[])

@@ -86,7 +86,7 @@ export async function catchUpVault(ctx: Context, vaults: VaultSet, target: Vault
 
 /** True when some configured vault lacks recorded content. */
 export function anyVaultBehind(ctx: Context): boolean {
-  return ctx.config.vaults.some((v) => ctx.db.contentMissingFrom(v.name, 1).length > 0);
+  return ctx.config.vaults.some((v) => ctx.db.contentBehind(v.name));
 }
 
 export interface VaultSyncReport extends SyncResult {

@@ -124,6 +124,22 @@ describe('Database snapshots and content', () => {
     db.close();
   });
 
+  it('contentBehind(vault) is true exactly while some content has no record in that vault, as contentMissingFrom says', () => {
+    const db = open();
+    const behind = (v: string) => [db.contentBehind(v), db.contentMissingFrom(v).map((m) => m.id[0])] as const;
+    expect(behind('a')).toEqual([false, []]);
+    db.recordContent(ID('1'), 1, 'a', 1);
+    db.recordContent(ID('1'), 1, 'b', 1);
+    db.recordContent(ID('2'), 1, 'a', 1);
+    expect(behind('a')).toEqual([false, []]);
+    expect(behind('b')).toEqual([true, ['2']]);
+    expect(behind('new')).toEqual([true, ['1', '2']]);
+    db.recordContent(ID('2'), 1, 'b', 1);
+    db.recordContent(ID('2'), 1, 'b', 2); // recorded twice, counted once
+    expect(behind('b')).toEqual([false, []]);
+    db.close();
+  });
+
   it('keeps 64-bit nanosecond times exactly', () => {
     const db = open();
     const d = db.createDirectory('/t').directory;
