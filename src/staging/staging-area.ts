@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import { fsyncDir, tempSibling } from '../fsmgr/atomic.js';
 import { isAtOrBelow } from '../fsmgr/paths.js';
 import { makeDirs } from '../util/make-dirs.js';
+import { IoError, describeSystemError } from '../errors.js';
 
 export type StagedOp = 'upsert' | 'delete';
 
@@ -157,11 +158,15 @@ export class BatchWriter {
   }
 
   private writeOut(): void {
-    if (this.fd === null) {
-      makeDirs(path.dirname(this.target));
-      this.fd = fs.openSync(this.tmp, 'wx', 0o644);
+    try {
+      if (this.fd === null) {
+        makeDirs(path.dirname(this.target));
+        this.fd = fs.openSync(this.tmp, 'wx', 0o644);
+      }
+      fs.writeFileSync(this.fd, this.lines.join('')); // writes it all: a bare writeSync may be short
+    } catch (err) {
+      throw stagingError(path.dirname(this.target), err);
     }
-    fs.writeFileSync(this.fd, this.lines.join('')); // writes it all: a bare writeSync may be short
     this.lines = [];
     this.buffered = 0;
   }
@@ -177,16 +182,31 @@ export class BatchWriter {
       fs.renameSync(this.tmp, this.target);
     } catch (err) {
       this.abort();
-      throw err;
+      throw stagingError(path.dirname(this.target), err);
     }
     fsyncDir(path.dirname(this.target));
   }
 
+  /** Drop the batch; best effort, so that the error that led here is the one reported. */
   abort(): void {
-    if (this.fd !== null) fs.closeSync(this.fd);
+    try {
+      if (this.fd !== null) fs.closeSync(this.fd);
+    } catch {
+      // closing a file we only wrote cannot lose anything
+    }
     this.fd = null;
-    fs.rmSync(this.tmp, { force: true });
+    try {
+      fs.rmSync(this.tmp, { force: true });
+    } catch {
+      // a temp file left behind is cleared by the next complete()
+    }
   }
+}
+
+/** A failure to write a batch, naming the staging directory (once, however deep the call that failed). */
+function stagingError(dir: string, err: unknown): unknown {
+  if (err instanceof IoError) return err;
+  return new IoError(`cannot write the staging area ${dir}: ${describeSystemError(err)}`, { cause: err });
 }
 
 /** Names sort by time so that batches are read in the order they were staged. */
