@@ -1,13 +1,15 @@
 // bt's native part: two calls Node lacks, each with a JavaScript fallback
 // (src/util/native.ts loads this when `npm ci` could build it).
 //
-// scanDir: one call lists a directory and lstats every
-// entry in it, relative to the open directory (fstatat), and hands back the
-// names and numbers packed in a few buffers. In JavaScript the same work is a
-// readdir and then, per file, an lstat that resolves the whole path again and
-// builds a BigIntStats of about twenty BigInts and Dates: most of the time of
-// a walk. The JavaScript walk (src/fsmgr/walk.ts) stays as the fallback and
-// decides everything else (order, ignore rules, what a kind of file means).
+// scanDir: one call lists a directory and lstats every entry in it, relative
+// to the open directory (fstatat), and hands back the names and numbers packed
+// in a few buffers. In JavaScript the same work is a readdir and then, per
+// file, an lstat that resolves the whole path again and builds a BigIntStats
+// of about twenty BigInts and Dates: most of the time of a walk. The walk
+// (src/fsmgr/walk.ts, through list-dir.ts) decides everything else: order,
+// ignore rules, what a kind of file means.
+//
+// syncFs: syncfs(2), below.
 #define _GNU_SOURCE
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
@@ -57,9 +59,9 @@ static int append(bytes_t *b, const void *src, size_t n) {
   return 0;
 }
 
-#define CHECK(call)                                   \
-  do {                                                \
-    if ((call) != napi_ok) goto napi_failed;          \
+#define CHECK(call)                          \
+  do {                                       \
+    if ((call) != napi_ok) goto napi_failed; \
   } while (0)
 
 static napi_value typed(napi_env env, napi_typedarray_type type, const bytes_t *b, size_t elem) {
