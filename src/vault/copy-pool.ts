@@ -8,6 +8,8 @@ export interface Copied {
   size: number;
   /** The vault's content directory, when given, already holds these bytes. */
   exists: boolean;
+  /** Whether dst was made: not when the bytes fit the copy buffer and `exists` (they were hashed before any write). */
+  written: boolean;
 }
 
 interface Waiting {
@@ -47,7 +49,7 @@ export class CopyPool {
         this.load[this.owner.get(r.seq)!]!--;
         this.owner.delete(r.seq);
         if (this.waiting.size === 0) for (const x of this.workers) x.unref();
-        if ('id' in r) wait.resolve({ id: r.id, size: r.size, exists: r.exists });
+        if ('id' in r) wait.resolve({ id: r.id, size: r.size, exists: r.exists, written: r.written });
         else if ('moved' in r) wait.resolve(r.moved);
         else wait.reject(Object.assign(new Error(r.message), { code: r.code }));
       });

@@ -223,7 +223,7 @@ export class FileSystemVault implements Vault {
     }
     const { id, size } = copied;
     if (this.pending.has(id) || this.flushing.has(id) || copied.exists) {
-      fs.rmSync(tmp, { force: true });
+      if (copied.written) fs.rmSync(tmp, { force: true });
       return { id, size, result: 'exists' };
     }
     this.pending.set(id, tmp);
@@ -387,7 +387,7 @@ async function syncVaultFilesystem(p: string): Promise<void> {
 async function copyHashingSized(src: Buffer | string, dst: string, contentDir: string): Promise<Copied> {
   const id = await copyHashing(src, dst);
   const size = fs.statSync(dst).size;
-  return { id, size, exists: objectExists(contentDir, id, size) };
+  return { id, size, exists: objectExists(contentDir, id, size), written: true };
 }
 
 /** Copy src to a new file at dst, returning the SHA-256 of the bytes written. */

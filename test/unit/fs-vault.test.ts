@@ -261,4 +261,38 @@ describe('FileSystemVault flushes that overlap', () => {
       }
     });
   }
+
+  it('putFile on the copy workers: files around the 1 MiB buffer are stored whole; content the vault holds makes no temp file when it fits the buffer', async () => {
+    const saved = process.env.BT_COPY_WORKERS;
+    process.env.BT_COPY_WORKERS = '1';
+    try {
+      const { v, root } = await freshVault();
+      const tmpDir = path.join(root, 'tmp');
+      const bodies = [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 5].map((size) => crypto.randomBytes(size));
+      const srcs = bodies.map((b) => {
+        const src = path.join(root, '..', `src-${n++}`);
+        fs.writeFileSync(src, b);
+        return src;
+      });
+      for (let i = 0; i < bodies.length; i++) expect(await v.putFile(srcs[i]!)).toEqual({ id: sha(bodies[i]!), size: bodies[i]!.length, result: 'stored' });
+      await v.close();
+      for (const b of bodies) expect(fs.readFileSync(path.join(root, 'content', sha(b).slice(0, 2), sha(b))).equals(b)).toBe(true);
+
+      const again = new FileSystemVault({ name: 'test', vault_root: root });
+      await again.open();
+      for (let i = 0; i < bodies.length; i++) {
+        // A directory's mtime moves when an entry is made or removed in it: it stays put while nothing is written.
+        const before = fs.statSync(tmpDir, { bigint: true }).mtimeNs;
+        expect((await again.putFile(srcs[i]!)).result).toBe('exists');
+        const made = fs.statSync(tmpDir, { bigint: true }).mtimeNs !== before;
+        expect(made, `size ${bodies[i]!.length}`).toBe(bodies[i]!.length >= 1 << 20);
+        await new Promise((r) => setTimeout(r, 5)); // coarse timestamps: let the clock move between checks
+      }
+      await again.close();
+      expect(fs.readdirSync(tmpDir)).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.BT_COPY_WORKERS;
+      else process.env.BT_COPY_WORKERS = saved;
+    }
+  });
 });
