@@ -176,15 +176,23 @@ export class BatchWriter {
     if (this.count === 0) return this.abort();
     try {
       this.writeOut();
-      fs.fsyncSync(this.fd!);
-      fs.closeSync(this.fd!);
-      this.fd = null;
+      const fd = this.fd!;
+      this.fd = null; // closed below even if fsync fails, and never closed twice
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
       fs.renameSync(this.tmp, this.target);
     } catch (err) {
       this.abort();
       throw stagingError(path.dirname(this.target), err);
     }
-    fsyncDir(path.dirname(this.target));
+    try {
+      fsyncDir(path.dirname(this.target));
+    } catch (err) {
+      throw stagingError(path.dirname(this.target), err);
+    }
   }
 
   /** Drop the batch; best effort, so that the error that led here is the one reported. */

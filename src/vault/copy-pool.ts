@@ -8,7 +8,7 @@ export interface Copied {
   size: number;
   /** The vault's content directory, when given, already holds these bytes. */
   exists: boolean;
-  /** Whether dst was made: not when the bytes fit the copy buffer and `exists` (they were hashed before any write). */
+  /** Whether dst was made: not when the file is smaller than the copy buffer and `exists` (it was hashed before any write). */
   written: boolean;
 }
 

@@ -37,8 +37,8 @@ function fill(fd: number, at: number): number {
 }
 
 /**
- * Copy src to a new file at dst, hashing the bytes written. A file that fits
- * the buffer (nearly all do) is read and hashed first, so that when
+ * Copy src to a new file at dst, hashing the bytes written. A file smaller
+ * than the buffer (nearly all are) is read and hashed first, so that when
  * `contentDir` holds its object already no temp file is made at all:
  * creating and then deleting one cost more than the copy, and on ext4
  * without a journal each freed inode is stepped over by later creations for

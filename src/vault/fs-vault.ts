@@ -223,7 +223,7 @@ export class FileSystemVault implements Vault {
     }
     const { id, size } = copied;
     if (this.pending.has(id) || this.flushing.has(id) || copied.exists) {
-      if (copied.written) fs.rmSync(tmp, { force: true });
+      if (copied.written !== false) fs.rmSync(tmp, { force: true });
       return { id, size, result: 'exists' };
     }
     this.pending.set(id, tmp);

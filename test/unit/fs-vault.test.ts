@@ -286,7 +286,7 @@ describe('FileSystemVault flushes that overlap', () => {
         expect((await again.putFile(srcs[i]!)).result).toBe('exists');
         const made = fs.statSync(tmpDir, { bigint: true }).mtimeNs !== before;
         expect(made, `size ${bodies[i]!.length}`).toBe(bodies[i]!.length >= 1 << 20);
-        await new Promise((r) => setTimeout(r, 5)); // coarse timestamps: let the clock move between checks
+        await new Promise((r) => setTimeout(r, 25)); // timestamps move by clock ticks (up to 10 ms): let one pass between checks
       }
       await again.close();
       expect(fs.readdirSync(tmpDir)).toEqual([]);
