@@ -661,6 +661,28 @@ describe('files bt cannot read', () => {
   const user = IS_ROOT ? { uid: 65534, gid: 65534 } : undefined;
   const possible = user === undefined || canRunAs(user);
 
+  for (const [walker, native] of [['native scanner', '1'], ['JavaScript walk', '0']] as const) {
+    it.skipIf(!possible)(`an unreadable directory is reported by add and status, and the rest is staged (${walker})`, () => {
+      const env = makeEnv({ user, env: { BT_NATIVE: native } });
+      const src = path.join(env.work, 'src');
+      writeTree(src, [{ path: 'a.txt', content: 'a' }, { path: 'shut/x.txt', content: 'x' }, { path: 'z/z.txt', content: 'z' }]);
+      env.chownAll();
+      fs.chmodSync(path.join(src, 'shut'), 0o000);
+      try {
+        ok(env.run(['config', 'init']));
+        ok(env.run(['dir', 'init', src]));
+        const st = ok(env.run(['dir', 'status'], { cwd: src }));
+        expect(statusLines(st.stdout)).toEqual(['?? a.txt', '?? z/z.txt']);
+        expect(st.stderr).toContain(`cannot read directory: EACCES: ${path.join(src, 'shut')}`);
+        const add = ok(env.run(['add'], { cwd: src }));
+        expect(add.stderr).toContain(`cannot read directory: EACCES: ${path.join(src, 'shut')}`);
+        expect(statusLines(ok(env.run(['dir', 'status'], { cwd: src })).stdout)).toEqual(['A  a.txt', 'A  z/z.txt']);
+      } finally {
+        fs.chmodSync(path.join(src, 'shut'), 0o755);
+      }
+    });
+  }
+
   it.skipIf(!possible)('an unreadable file is reported, stays staged, the rest is recorded, and the backup exits non-zero', () => {
     const env = makeEnv({ user });
     const src = path.join(env.work, 'src');
