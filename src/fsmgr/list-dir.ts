@@ -54,9 +54,8 @@ class DirentListing implements DirListing {
       const st = statPath(abs);
       return st.type === 'entry' ? { type: 'entry', print: fingerprint(st.meta) } : st;
     } catch (err) {
-      const code = String((err as NodeJS.ErrnoException).code ?? err);
-      // A symlink gone between its lstat and its readlink: gone, as the native scan finds it.
-      return code === 'ENOENT' || code === 'ENOTDIR' ? { type: 'missing' } : { type: 'error', code };
+      // A symlink gone between its lstat and its readlink, say.
+      return failedLook(String((err as NodeJS.ErrnoException).code ?? err));
     }
   }
 }
@@ -89,11 +88,8 @@ class ScannedListing implements DirListing {
     switch (n[at + F_KIND]) {
       case K_DIR:
         return { type: 'dir' };
-      case K_ERROR: {
-        const code = errnoCode(n[at + F_ERRNO]!);
-        // As statPath: a name gone between the listing and the look is no file at all.
-        return code === 'ENOENT' || code === 'ENOTDIR' ? { type: 'missing' } : { type: 'error', code };
-      }
+      case K_ERROR:
+        return failedLook(errnoCode(n[at + F_ERRNO]!));
       case K_SPECIAL:
         return { type: 'special', what: specialKind(n[at + F_MODE]!) };
     }
@@ -102,6 +98,11 @@ class ScannedListing implements DirListing {
     const print = fingerprintOf(kind, n[at + F_SIZE]!, n[at + F_MODE]! & 0o7777, n[at + F_UID]!, n[at + F_GID]!, nsText(n[at + F_MTIME_SEC]!, n[at + F_MTIME_NSEC]!), target);
     return { type: 'entry', print };
   }
+}
+
+/** A look at an entry that failed with `code`: as statPath has it, a name gone since the listing is no file at all. */
+function failedLook(code: string): Found {
+  return code === 'ENOENT' || code === 'ENOTDIR' ? { type: 'missing' } : { type: 'error', code };
 }
 
 /** A time of seconds and nanoseconds as its decimal count of nanoseconds, the text of the BigInt lstat gives. */

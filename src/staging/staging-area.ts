@@ -174,6 +174,7 @@ export class BatchWriter {
   /** Make the batch visible (nothing when it is empty). */
   commit(): void {
     if (this.count === 0) return this.abort();
+    const dir = path.dirname(this.target);
     try {
       this.writeOut();
       const fd = this.fd!;
@@ -184,14 +185,10 @@ export class BatchWriter {
         fs.closeSync(fd);
       }
       fs.renameSync(this.tmp, this.target);
+      fsyncDir(dir);
     } catch (err) {
-      this.abort();
-      throw stagingError(path.dirname(this.target), err);
-    }
-    try {
-      fsyncDir(path.dirname(this.target));
-    } catch (err) {
-      throw stagingError(path.dirname(this.target), err);
+      this.abort(); // after the rename it has nothing left to drop
+      throw stagingError(dir, err);
     }
   }
 

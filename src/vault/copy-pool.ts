@@ -6,10 +6,8 @@ import { workerFile } from '../util/worker-file.js';
 export interface Copied {
   id: string;
   size: number;
-  /** The vault's content directory, when given, already holds these bytes. */
+  /** The vault's content directory, when given, already holds these bytes; dst is then not left behind. */
   exists: boolean;
-  /** Whether dst was made: not when the file is smaller than the copy buffer and `exists` (it was hashed before any write). */
-  written: boolean;
 }
 
 interface Waiting {
@@ -49,7 +47,7 @@ export class CopyPool {
         this.load[this.owner.get(r.seq)!]!--;
         this.owner.delete(r.seq);
         if (this.waiting.size === 0) for (const x of this.workers) x.unref();
-        if ('id' in r) wait.resolve({ id: r.id, size: r.size, exists: r.exists, written: r.written });
+        if ('id' in r) wait.resolve({ id: r.id, size: r.size, exists: r.exists });
         else if ('moved' in r) wait.resolve(r.moved);
         else wait.reject(Object.assign(new Error(r.message), { code: r.code }));
       });

@@ -20,16 +20,16 @@ export type CopyJob =
   | { seq: number; moves: string[] };
 
 export type CopyReply =
-  | { seq: number; id: string; size: number; exists: boolean; written: boolean }
+  | { seq: number; id: string; size: number; exists: boolean }
   | { seq: number; moved: number }
   | { seq: number; code: string; message: string };
 
 const CHUNK = 1 << 20;
 const buf = Buffer.allocUnsafe(CHUNK);
 
-/** Read from `fd` into buf from `at` until it is full or the file ends; the bytes now in buf. */
-function fill(fd: number, at: number): number {
-  let n = at;
+/** Read from `fd` into buf until it is full or the file ends; the number of bytes read. */
+function fill(fd: number): number {
+  let n = 0;
   for (;;) {
     const r = fs.readSync(fd, buf, n, CHUNK - n, null);
     if (r === 0 || (n += r) === CHUNK) return n;
@@ -37,23 +37,24 @@ function fill(fd: number, at: number): number {
 }
 
 /**
- * Copy src to a new file at dst, hashing the bytes written. A file smaller
- * than the buffer (nearly all are) is read and hashed first, so that when
- * `contentDir` holds its object already no temp file is made at all:
- * creating and then deleting one cost more than the copy, and on ext4
- * without a journal each freed inode is stepped over by later creations for
- * a minute or more.
+ * Copy src to a new file at dst, hashing the bytes written. When
+ * `contentDir` holds the object already, the reply says so and dst is not
+ * left behind. A file smaller than the buffer (nearly all are) is read and
+ * hashed first, so that then no temp file is made at all: creating and
+ * deleting one cost more than the copy, and on ext4 without a journal each
+ * freed inode is stepped over by later creations for a minute or more.
  */
-function copy(src: string, dst: string, contentDir: string | undefined): { id: string; size: number; exists: boolean; written: boolean } {
+function copy(src: string, dst: string, contentDir: string | undefined): { id: string; size: number; exists: boolean } {
   const hash = crypto.createHash('sha256');
+  const held = (id: string, size: number) => contentDir !== undefined && objectExists(contentDir, id, size);
   const inp = fs.openSync(Buffer.from(src, 'latin1'), 'r');
   try {
-    let n = fill(inp, 0);
+    let n = fill(inp);
     if (n < CHUNK) {
       const id = hash.update(buf.subarray(0, n)).digest('hex');
-      if (contentDir !== undefined && objectExists(contentDir, id, n)) return { id, size: n, exists: true, written: false };
+      if (held(id, n)) return { id, size: n, exists: true };
       writeNew(dst, (out) => writeAll(out, n));
-      return { id, size: n, exists: false, written: true };
+      return { id, size: n, exists: false };
     }
     let size = 0;
     writeNew(dst, (out) => {
@@ -61,11 +62,13 @@ function copy(src: string, dst: string, contentDir: string | undefined): { id: s
         hash.update(buf.subarray(0, n));
         writeAll(out, n);
         size += n;
-        n = fill(inp, 0);
+        n = fill(inp);
       }
     });
     const id = hash.digest('hex');
-    return { id, size, exists: contentDir !== undefined && objectExists(contentDir, id, size), written: true };
+    if (!held(id, size)) return { id, size, exists: false };
+    removeQuietly(Buffer.from(dst, 'latin1'));
+    return { id, size, exists: true };
   } finally {
     fs.closeSync(inp);
   }

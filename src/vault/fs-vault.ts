@@ -222,8 +222,9 @@ export class FileSystemVault implements Vault {
       throw err;
     }
     const { id, size } = copied;
-    if (this.pending.has(id) || this.flushing.has(id) || copied.exists) {
-      if (copied.written !== false) fs.rmSync(tmp, { force: true });
+    if (copied.exists) return { id, size, result: 'exists' };
+    if (this.pending.has(id) || this.flushing.has(id)) {
+      fs.rmSync(tmp, { force: true });
       return { id, size, result: 'exists' };
     }
     this.pending.set(id, tmp);
@@ -387,7 +388,9 @@ async function syncVaultFilesystem(p: string): Promise<void> {
 async function copyHashingSized(src: Buffer | string, dst: string, contentDir: string): Promise<Copied> {
   const id = await copyHashing(src, dst);
   const size = fs.statSync(dst).size;
-  return { id, size, exists: objectExists(contentDir, id, size), written: true };
+  const exists = objectExists(contentDir, id, size);
+  if (exists) fs.rmSync(dst, { force: true });
+  return { id, size, exists };
 }
 
 /** Copy src to a new file at dst, returning the SHA-256 of the bytes written. */

@@ -44,13 +44,11 @@ export function dirCommand(y: Argv): Argv {
       const cwd = process.cwd();
       let directory = '';
       let first = true;
-      let begun = false;
       // Printed as found, so that a status of a large tree holds no line per file; the JSON is
       // written piece by piece, byte for byte what JSON.stringify makes of the whole object.
       const st = await svc.status(argv.path, {
         begin: (dir) => {
           directory = dir;
-          begun = true;
           if (argv.json) write(`{"directory":${JSON.stringify(dir)},"files":[`);
         },
         entry: (f) => {
@@ -64,7 +62,7 @@ export function dirCommand(y: Argv): Argv {
         },
       }).catch((err: unknown) => {
         // A failure mid-scan: end the partial JSON line, so that the error on stderr starts on its own.
-        if (argv.json && begun) out('');
+        if (argv.json && directory) out(''); // begun: the directory is known
         throw err;
       });
       if (argv.json) {
