@@ -1,4 +1,5 @@
 // Small helpers shared by the benchmark modules: sizes, formatting, a bounded worker pool and a directory walk.
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 
@@ -105,7 +106,10 @@ export async function removeDir(dir: string): Promise<void> {
  * only moved aside (a rename frees nothing) and deleted after the last timed
  * phase; a run that starts soon after such a deletion waits for it to settle.
  */
-const SETTLE_MS = 180_000;
+// ext4 skips a free inode while its deletion time is within 60 s, or 360 s while
+// its inode table block is still dirty (RECENTCY_MIN and RECENTCY_DIRTY in
+// fs/ext4/ialloc.c): after a mass deletion, creation is slow for up to 6 minutes.
+const SETTLE_MS = 400_000;
 let trashDir: string | null = null;
 let trashCount = 0;
 
@@ -125,9 +129,14 @@ export async function openTrash(workdir: string): Promise<void> {
   }
 }
 
-const PROBE_FILES = 1000;
-/** A new empty file takes 50-140 us here on a settled filesystem (it varies with the host), and several times that after mass deletions. */
-const SETTLED_US = 150;
+const PROBE_FILES = 2000;
+/**
+ * Creating an empty file (openSync + closeSync) takes 20-30 us here on a
+ * settled filesystem and 65-135 us after mass deletions. (The probe once used
+ * fs.promises, whose two thread-pool round trips per file added about 50 us
+ * and hid the difference.)
+ */
+const SETTLED_US = 50;
 const PROBE_EVERY_MS = 15_000;
 const PROBE_GIVE_UP_MS = 300_000;
 
@@ -143,7 +152,7 @@ export async function waitForQuietFilesystem(workdir: string): Promise<number> {
     const dir = path.join(workdir, `probe-${process.pid}-${i}`);
     await fsp.mkdir(dir, { recursive: true });
     const t0 = process.hrtime.bigint();
-    for (let f = 0; f < PROBE_FILES; f++) (await fsp.open(path.join(dir, String(f)), 'w')).close();
+    for (let f = 0; f < PROBE_FILES; f++) fs.closeSync(fs.openSync(path.join(dir, String(f)), 'wx'));
     const us = Number(process.hrtime.bigint() - t0) / 1000 / PROBE_FILES;
     await discardDir(dir);
     if (us <= SETTLED_US) return us;
