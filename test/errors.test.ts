@@ -134,12 +134,14 @@ describe('bad input', () => {
   });
 
   describe('a restore whose flush to disk fails', () => {
-    // A `sync` that always fails stands in for a disk that reports a write-back error. bt runs it only
-    // without its native addon (BT_NATIVE=0), which makes the syncfs call itself.
+    // A `sync` whose -f fails as coreutils' does on a disk that reports a write-back error, while a plain
+    // `sync` succeeds (sync(2) reports nothing), so that falling back to it would pass the error off as
+    // success. bt runs `sync -f` only without its native addon (BT_NATIVE=0), which makes the syncfs call itself.
     function failingSyncPath(): string {
       const bin = path.join(env.work, 'failing-sync-bin');
       fs.mkdirSync(bin, { recursive: true });
-      fs.writeFileSync(path.join(bin, 'sync'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+      const script = '#!/bin/sh\n[ "$1" = -f ] || exit 0\necho "sync: error syncing \'$2\': Input/output error" >&2\nexit 1\n';
+      fs.writeFileSync(path.join(bin, 'sync'), script, { mode: 0o755 });
       return `${bin}:${env.env.PATH}`;
     }
     it('fails with one line naming the target and exit 6, for a directory and for a file', () => {
@@ -148,6 +150,7 @@ describe('bad input', () => {
       try {
         const r = env.run(['restore', src, '--target', target], { cwd: src, env: { PATH, BT_NATIVE: '0' } });
         expect(expectCleanError(r, { code: 6, match: `cannot flush the restored files to disk at ${target}` })).toEqual([]);
+        expect(r.stderr).toContain('Input/output error');
         const one = env.run(['restore', 'f.txt', '--target', target, '--overwrite'], { cwd: src, env: { PATH, BT_NATIVE: '0' } });
         expect(expectCleanError(one, { code: 6, match: 'cannot flush the restored files to disk' })).toEqual([]);
       } finally {
@@ -162,6 +165,29 @@ describe('bad input', () => {
       } finally {
         fs.rmSync(target, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('a backup whose vault flush fails', () => {
+    it('records nothing, keeps the file staged, names the error, and the next backup stores it', () => {
+      // As above: `sync -f` fails, a plain `sync` would succeed.
+      const { env: own, src: dir } = envWithTree([{ path: 'a.txt', content: 'first' }], { backedUp: true });
+      fs.writeFileSync(path.join(dir, 'b.txt'), 'second');
+      ok(own.run(['add', 'b.txt'], { cwd: dir }));
+      const bin = path.join(own.work, 'failing-sync-bin');
+      fs.mkdirSync(bin, { recursive: true });
+      fs.writeFileSync(path.join(bin, 'sync'), '#!/bin/sh\n[ "$1" = -f ] || exit 0\necho "sync: error syncing \'$2\': Input/output error" >&2\nexit 1\n', { mode: 0o755 });
+      const r = own.run(['backup'], { cwd: dir, env: { PATH: `${bin}:${own.env.PATH}`, BT_NATIVE: '0' } });
+      // A partial run (exit 1): the file stays staged, and the last line says why the vault was set aside.
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('cannot back up');
+      expect(r.stderr.trim().split('\n').pop()).toMatch(/^bt: vault 'local' was not backed up to: cannot sync the vault filesystem at .*: Input\/output error/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      const status = JSON.parse(ok(own.run(['dir', 'status', '--json'], { cwd: dir })).stdout) as { files: Array<{ path: string; state: string }> };
+      expect(status.files.find((f) => f.path === 'b.txt')?.state).toBe('staged');
+      expect(expectCleanError(own.run(['log', 'b.txt'], { cwd: dir }), { code: 3, match: 'never backed up' })).toEqual([]);
+      ok(own.run(['backup'], { cwd: dir }));
+      expect(JSON.parse(ok(own.run(['log', 'b.txt', '--json'], { cwd: dir })).stdout)).toHaveLength(1);
     });
   });
 

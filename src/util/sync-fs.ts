@@ -6,9 +6,11 @@ import { errnoCode, nativeModule } from './native.js';
  * syncfs(2) of the filesystem holding `p`: null once it succeeded, else why
  * it failed ("input/output error", say). Node has no binding: bt's native
  * addon makes the call on the threadpool; without it, coreutils' `sync -f`
- * is that one call, falling back to a whole-system `sync` (a superset) on a
- * coreutils without -f. Either way the caller's thread goes on while the
- * disk catches up.
+ * (8.24 and later: every system Node 20 runs on) is that one call. Either
+ * way the caller's thread goes on while the disk catches up.
+ *
+ * There is no fallback to a plain `sync`: sync(2) reports no error, so after
+ * a failed `sync -f` it would pass a write-back error off as durable data.
  */
 export async function syncFilesystem(p: string): Promise<string | null> {
   const native = nativeModule();
@@ -16,14 +18,23 @@ export async function syncFilesystem(p: string): Promise<string | null> {
     const errno = await native.syncFs(p);
     return errno === 0 ? null : describeSystemError({ code: errnoCode(errno), message: errnoCode(errno) });
   }
-  if ((await run('sync', ['-f', p])) === 0) return null;
-  return (await run('sync', [])) === 0 ? null : 'sync failed';
+  return runSync(p);
 }
 
-function run(cmd: string, args: string[]): Promise<number> {
+/** `sync -f p`: null on success, else its last line of complaint (without the "sync: " prefix). */
+function runSync(p: string): Promise<string | null> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: 'ignore' });
-    child.on('error', () => resolve(-1));
-    child.on('close', (code) => resolve(code ?? -1));
+    const child = spawn('sync', ['-f', p], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      if (stderr.length < 4096) stderr += chunk;
+    });
+    child.on('error', (err) => resolve(`cannot run sync: ${describeSystemError(err)}`));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve(null);
+      const said = stderr.trim().split('\n').pop()?.replace(/^sync: /, '');
+      resolve(said || `sync -f exited with ${signal ?? `code ${code}`}`);
+    });
   });
 }
