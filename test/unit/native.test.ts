@@ -24,6 +24,14 @@ function describeListing(l: DirListing, dir: Buffer): Map<string, { isDir: boole
   return out;
 }
 
+/** The native and the JavaScript listing of `abs`, each described. */
+function bothListings(abs: Buffer): [ReturnType<typeof describeListing>, ReturnType<typeof describeListing>] {
+  const viaNative = listDir(abs, native);
+  const viaJs = listDir(abs, null);
+  if (typeof viaNative === 'string' || typeof viaJs === 'string') throw new Error(`cannot list ${abs.toString()}: ${String(viaNative)}, ${String(viaJs)}`);
+  return [describeListing(viaNative, abs), describeListing(viaJs, abs)];
+}
+
 describe('the native addon', () => {
   it('is built by npm ci here (the rest of this file compares it with the JavaScript fallback)', () => {
     expect(native, 'native/build/Release/bt_native.node: run npm ci (or npm run install)').not.toBeNull();
@@ -46,12 +54,7 @@ describe('the native addon', () => {
     fs.writeFileSync(path.join(dir, 'epoch'), 'e');
     fs.utimesSync(path.join(dir, 'epoch'), 0.5, 0.5);
     execFileSync('mkfifo', [path.join(dir, 'fifo')]);
-    const abs = Buffer.from(dir);
-    const viaNative = listDir(abs, native);
-    const viaJs = listDir(abs, null);
-    if (typeof viaNative === 'string' || typeof viaJs === 'string') throw new Error('listing failed');
-    const a = describeListing(viaNative, abs);
-    const b = describeListing(viaJs, abs);
+    const [a, b] = bothListings(Buffer.from(dir));
     expect([...a.keys()].sort()).toEqual(['bad\xff\xfename', 'dangling', 'empty', 'epoch', 'exec.sh', 'fifo', 'link', 'new\nline', 'old', 'plain.txt', 'sub']);
     expect(a).toEqual(b);
     expect(a.get('sub')).toEqual({ isDir: true, found: { type: 'dir' } });
@@ -70,12 +73,8 @@ describe('the native addon', () => {
     try {
       fs.writeFileSync(path.join(dir, 'far'), 'f');
       execFileSync('touch', ['-d', '@1152921504606846977', path.join(dir, 'far')]);
-      const abs = Buffer.from(dir);
-      const viaNative = listDir(abs, native);
-      const viaJs = listDir(abs, null);
-      if (typeof viaNative === 'string' || typeof viaJs === 'string') throw new Error('listing failed');
-      const a = describeListing(viaNative, abs);
-      expect(a).toEqual(describeListing(viaJs, abs));
+      const [a, b] = bothListings(Buffer.from(dir));
+      expect(a).toEqual(b);
       expect((a.get('far')!.found as { print: string }).print).toContain(':1152921504606846976000000000:');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
