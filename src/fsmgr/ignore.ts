@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 
-export type IgnoreMatcher = (relPath: string, isDir: boolean) => boolean;
+/** Whether `relPath` is ignored; `base`, when given, is its last component (the walk has it at hand). */
+export type IgnoreMatcher = (relPath: string, isDir: boolean, base?: string) => boolean;
 
 /**
  * Patterns follow the familiar .gitignore shape without negation (a `!`
@@ -31,8 +32,8 @@ export function compileIgnore(patterns: string[]): IgnoreMatcher {
   const dirName = anyOf(dirByName);
   const dirFull = anyOf(dirByPath);
   if (!name && !full && !dirName && !dirFull) return () => false;
-  return (relPath, isDir) => {
-    const base = name || dirName ? path.posix.basename(relPath) : '';
+  return (relPath, isDir, known) => {
+    const base = name || dirName ? (known ?? path.posix.basename(relPath)) : '';
     if (name?.(base) || full?.(relPath)) return true;
     if (isDir && (dirName?.(base) || dirFull?.(relPath))) return true;
     return false;

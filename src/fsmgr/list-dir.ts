@@ -16,7 +16,9 @@ export interface DirListing {
   name(i: number): Buffer;
   /** Whether entry i is a directory, as the listing says (a later look may find otherwise). */
   isDir(i: number): boolean;
-  /** What entry i is, with the fingerprint of a file or symlink; `abs` is its path. */
+  /** Whether find() needs the entry's path (the JavaScript listing lstats by path; the native one has its numbers). */
+  readonly needsPath: boolean;
+  /** What entry i is, with the fingerprint of a file or symlink; `abs` is its path when needsPath. */
   find(i: number, abs: Buffer): Found;
 }
 
@@ -35,6 +37,8 @@ export function listDir(abs: Buffer, native: NativeModule | null = nativeModule(
 
 /** Listed by readdir; each file lstat'ed by path when the walk comes to it. */
 class DirentListing implements DirListing {
+  readonly needsPath = true;
+
   constructor(private readonly dirents: fs.Dirent<Buffer>[]) {}
 
   get count(): number {
@@ -62,6 +66,7 @@ class DirentListing implements DirListing {
 
 /** Listed and lstat'ed at once by the native scanner (native/bt-native.c). */
 class ScannedListing implements DirListing {
+  readonly needsPath = false;
   private readonly names: Buffer;
   private readonly links: Buffer;
 

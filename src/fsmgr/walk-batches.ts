@@ -1,5 +1,5 @@
 import { compileIgnore } from './ignore.js';
-import { walkFiles } from './walk.js';
+import { walkFiles, type WalkSink } from './walk.js';
 
 /** What a walk needs, in a form that can be posted to a worker thread. */
 export interface WalkSpec {
@@ -37,34 +37,54 @@ export function walkInBatches(spec: WalkSpec, onBatch: (b: WalkBatch) => void): 
 
 /** The walk as a lazy sequence of batches of up to BATCH files, in the walk's (name) order. */
 export function* walkBatches(spec: WalkSpec): Generator<WalkBatch> {
-  let names: Buffer[] = [];
-  let prints: string[] = [];
-  let skips: WalkBatch['skips'] = [];
-  const pack = (): WalkBatch => {
-    let total = 0;
-    for (const n of names) total += n.length;
-    // A fresh ArrayBuffer of its own (never the Buffer pool), so that it can be transferred.
-    const packed = new Uint8Array(total);
-    const ends = new Uint32Array(names.length);
-    let at = 0;
-    for (let i = 0; i < names.length; i++) {
-      packed.set(names[i]!, at);
-      at += names[i]!.length;
-      ends[i] = at;
-    }
-    const batch = { names: packed, ends, prints: prints.join('\n'), skips };
-    names = [];
-    prints = [];
-    skips = [];
-    return batch;
-  };
+  const batch = new BatchBuilder();
   const ignore = compileIgnore(spec.patterns);
   const starts = spec.starts.map((s) => Buffer.from(s.buffer, s.byteOffset, s.length));
-  const onSkip = (rel: Buffer, why: string) => skips.push({ rel: new Uint8Array(rel), why });
-  for (const e of walkFiles({ root: spec.root, starts, ignore, exclude: spec.exclude, onSkip })) {
-    names.push(e.rel);
-    prints.push(e.print);
-    if (names.length >= BATCH) yield pack();
+  for (const _ of walkFiles({ root: spec.root, starts, ignore, exclude: spec.exclude }, batch)) yield batch.take();
+  if (!batch.empty) yield batch.take();
+}
+
+/** Files as the walk hands them over, written straight into one growing buffer of names. */
+class BatchBuilder implements WalkSink {
+  private bytes = new Uint8Array(1 << 16);
+  private used = 0;
+  private ends: number[] = [];
+  private prints: string[] = [];
+  private skips: WalkBatch['skips'] = [];
+
+  get full(): boolean {
+    return this.ends.length >= BATCH;
   }
-  if (names.length || skips.length) yield pack();
+
+  get empty(): boolean {
+    return this.ends.length === 0 && this.skips.length === 0;
+  }
+
+  file(dir: Buffer, name: Buffer, print: string): void {
+    const end = this.used + dir.length + name.length;
+    if (end > this.bytes.length) {
+      const bigger = new Uint8Array(Math.max(end, this.bytes.length * 2));
+      bigger.set(this.bytes.subarray(0, this.used));
+      this.bytes = bigger;
+    }
+    this.bytes.set(dir, this.used);
+    this.bytes.set(name, this.used + dir.length);
+    this.used = end;
+    this.ends.push(end);
+    this.prints.push(print);
+  }
+
+  skip(rel: Buffer, why: string): void {
+    this.skips.push({ rel: new Uint8Array(rel), why });
+  }
+
+  /** The batch so far, in buffers of its own (so that they can be transferred); the builder starts over. */
+  take(): WalkBatch {
+    const batch = { names: this.bytes.slice(0, this.used), ends: Uint32Array.from(this.ends), prints: this.prints.join('\n'), skips: this.skips };
+    this.used = 0;
+    this.ends = [];
+    this.prints = [];
+    this.skips = [];
+    return batch;
+  }
 }

@@ -2,10 +2,14 @@ import { SLASH_BYTES, withSlash } from './paths.js';
 import { listDir, type DirListing } from './list-dir.js';
 import type { IgnoreMatcher } from './ignore.js';
 
-export interface WalkEntry {
-  rel: Buffer;
-  /** The file's fingerprint() as the walk found it. */
-  print: string;
+/** Where a walk puts what it finds, as it finds it. */
+export interface WalkSink {
+  /** A regular file or symlink: its relative name is `dir` (empty, or ending in a slash) and then `name`. */
+  file(dir: Buffer, name: Buffer, print: string): void;
+  /** Something below the root that is not walked, and why. */
+  skip(rel: Buffer, why: string): void;
+  /** True when the sink has enough for now: the walk then yields, and goes on when resumed. */
+  readonly full: boolean;
 }
 
 export interface WalkOptions {
@@ -16,33 +20,35 @@ export interface WalkOptions {
   ignore: IgnoreMatcher;
   /** Absolute paths never entered (bt's own base_dir). */
   exclude: string[];
-  onSkip: (rel: Buffer, why: string) => void;
 }
 
 /** A directory's entries in the walk's order, and how far the walk has come through them. */
 interface Frame {
   /** The directory's absolute path with a trailing slash. */
   prefix: Buffer;
+  /** Its path relative to the root, with a trailing slash (empty for the root): a view of `prefix`. */
+  rel: Buffer;
   listing: DirListing;
-  /** Indexes into the listing, in the walk's order, ignored names left out. */
-  children: Array<{ at: number; isDir: boolean }>;
+  /** The entries in the walk's order, ignored names left out; a directory's key ends in a slash. */
+  children: Array<{ at: number; isDir: boolean; key: Buffer }>;
   next: number;
 }
 
 /**
- * Depth-first walk yielding regular files and symlinks, in the byte order of
- * their relative names: the order of the database's `ORDER BY name`, so that
- * drift detection can merge the two as streams instead of holding either
- * whole. Within a directory, a subdirectory sorts as its name and a slash
- * (its files' names begin so), and is walked where it sorts. Synchronous on
- * purpose: lstat through the thread pool costs several times more per file
- * than a direct call, and the unchanged re-run is dominated by these calls
- * (hence the native scanner, list-dir.ts, where it is built).
+ * Depth-first walk handing regular files and symlinks to `sink`, in the byte
+ * order of their relative names: the order of the database's `ORDER BY
+ * name`, so that drift detection can merge the two as streams instead of
+ * holding either whole. Within a directory, a subdirectory sorts as its name
+ * and a slash (its files' names begin so), and is walked where it sorts.
+ * Synchronous on purpose: lstat through the thread pool costs several times
+ * more per file than a direct call, and the unchanged re-run is dominated by
+ * these calls (hence the native scanner, list-dir.ts, where it is built).
+ * A file costs no allocation of its own here beyond its fingerprint: its name
+ * is a view of the listing, and its path is built only for the JavaScript
+ * listing's lstat, or for a skip.
  */
-export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
+export function* walkFiles(opts: WalkOptions, sink: WalkSink): Generator<void> {
   const rootBuf = Buffer.from(opts.root);
-  // Every path below the root is this prefix and then the relative name, so
-  // one buffer per file holds both: the absolute path, and a view of its tail.
   const rootPrefix = withSlash(rootBuf);
   const relAt = rootPrefix.length;
   const excluded = opts.exclude.map((e) => Buffer.from(e));
@@ -51,24 +57,26 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
     const prefix = rel.length ? withSlash(abs) : rootPrefix;
     const listing = listDir(abs);
     if (typeof listing === 'string') {
-      opts.onSkip(rel, `cannot read directory: ${listing}`);
+      sink.skip(rel, `cannot read directory: ${listing}`);
       return null;
     }
-    const keyed: Array<{ at: number; isDir: boolean; key: Buffer }> = [];
+    const children: Frame['children'] = [];
     // Decoding the directory's part once is the same as decoding each whole name: they meet at a '/'.
     const dirText = prefix.subarray(relAt).toString('utf8');
     for (let at = 0; at < listing.count; at++) {
       const name = listing.name(at);
       const isDir = listing.isDir(at);
-      if (isDir) {
-        const childAbs = Buffer.concat([prefix, name]);
-        if (excluded.some((e) => e.equals(childAbs))) continue;
-      }
-      if (opts.ignore(dirText + name.toString('utf8'), isDir)) continue;
-      keyed.push({ at, isDir, key: isDir ? Buffer.concat([name, SLASH_BYTES]) : name });
+      if (isDir && excluded.length && excluded.some((e) => e.length === prefix.length + name.length && e.equals(Buffer.concat([prefix, name])))) continue;
+      const nameText = name.toString('utf8');
+      if (opts.ignore(dirText + nameText, isDir, nameText)) continue;
+      children.push({ at, isDir, key: isDir ? Buffer.concat([name, SLASH_BYTES]) : name });
     }
-    keyed.sort((a, b) => Buffer.compare(a.key, b.key));
-    return { prefix, listing, children: keyed, next: 0 };
+    children.sort((a, b) => Buffer.compare(a.key, b.key));
+    return { prefix, rel: prefix.subarray(relAt), listing, children, next: 0 };
+  };
+  const push = (stack: Frame[], rel: Buffer) => {
+    const f = open(rel);
+    if (f) stack.push(f);
   };
   for (const start of opts.starts) {
     const first = open(start);
@@ -80,22 +88,27 @@ export function* walkFiles(opts: WalkOptions): Generator<WalkEntry> {
         stack.pop();
         continue;
       }
-      const name = top.listing.name(child.at);
-      const childAbs = Buffer.concat([top.prefix, name], top.prefix.length + name.length);
-      const childRel = childAbs.subarray(relAt);
       if (child.isDir) {
-        const f = open(childRel);
-        if (f) stack.push(f);
+        push(stack, Buffer.concat([top.rel, child.key.subarray(0, child.key.length - 1)]));
         continue;
       }
-      const found = top.listing.find(child.at, childAbs);
-      if (found.type === 'entry') yield { rel: childRel, print: found.print };
-      else if (found.type === 'error') opts.onSkip(childRel, `cannot stat: ${found.code}`);
-      else if (found.type === 'special') opts.onSkip(childRel, `skipped ${found.what}`);
-      else if (found.type === 'dir') {
-        // Raced from file to directory: walked now, a little out of order (drift detection allows for that).
-        const f = open(childRel);
-        if (f) stack.push(f);
+      const name = child.key;
+      const found = top.listing.find(child.at, top.listing.needsPath ? Buffer.concat([top.prefix, name]) : top.prefix);
+      switch (found.type) {
+        case 'entry':
+          sink.file(top.rel, name, found.print);
+          if (sink.full) yield;
+          break;
+        case 'error':
+          sink.skip(Buffer.concat([top.rel, name]), `cannot stat: ${found.code}`);
+          break;
+        case 'special':
+          sink.skip(Buffer.concat([top.rel, name]), `skipped ${found.what}`);
+          break;
+        case 'dir':
+          // Raced from file to directory: walked now, a little out of order (drift detection allows for that).
+          push(stack, Buffer.concat([top.rel, name]));
+          break;
       }
     }
   }
