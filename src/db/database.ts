@@ -73,9 +73,25 @@ function toTracked(r: unknown[]): TrackedFile {
 const VERSION_AT = 'SELECT s2.rowid FROM file_snapshot s2 WHERE s2.file_id = f.id AND s2.created_at <= ? ORDER BY s2.created_at DESC, s2.rowid DESC LIMIT 1';
 const SNAP_COLS = 's.id, s.file_id, s.content_id, s.created_at, s.backup_run_id, s.size, s.mode, s.uid, s.gid, s.atime_ns, s.mtime_ns, s.ctime_ns, s.birthtime_ns, s.file_type, s.link_target, s.deleted';
 
-/** A file's drift fingerprint (fsmgr's fingerprint()) built from its current snapshot: '-' when recorded deleted, '' without a version. */
-const DRIFT_PRINT = `CASE WHEN f.deleted THEN '-' WHEN s.id IS NULL THEN '' ELSE
-  s.file_type || ':' || s.size || ':' || s.mode || ':' || s.uid || ':' || s.gid || ':' || s.mtime_ns || ':' || lower(hex(ifnull(s.link_target, x''))) END`;
+/**
+ * Make a new snapshot the file's current version: its id, its deleted flag,
+ * and its drift print, fsmgr's fingerprint() of its values ('-' for a
+ * deletion record), which drift detection reads instead of joining the
+ * snapshot. Built from the bound values rather than read back from the row
+ * (an UPDATE ... FROM that did so took twice the time of the rest of a
+ * file's record). better-sqlite3 binds a number as a REAL, which would print
+ * as "7.0": hence the casts (the stored columns have INTEGER affinity, and
+ * mtime comes as a BigInt). Migration 3 fills the column for older databases
+ * from the snapshots, with the same expression over their columns.
+ */
+const SET_CURRENT = `UPDATE file SET current_snapshot_id = @id, deleted = @deleted, drift_print = CASE WHEN @deleted THEN '-' ELSE
+  @file_type || ':' || CAST(@size AS INTEGER) || ':' || CAST(@mode AS INTEGER) || ':' || CAST(@uid AS INTEGER) || ':' || CAST(@gid AS INTEGER)
+  || ':' || @mtime_ns || ':' || lower(hex(ifnull(@link_target, x''))) END
+  WHERE id = @file`;
+
+function setCurrentArgs(file: string, id: string, s: NewSnapshot): Record<string, unknown> {
+  return { file, id, deleted: s.deleted ? 1 : 0, file_type: s.fileType, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtime_ns: s.mtimeNs, link_target: s.linkTarget };
+}
 
 /** The names below directory `prefix`: from `prefix/` (never a name itself) up to `prefix0`, '0' being the byte after '/'. */
 function namesBelow(prefix: Buffer): { lo: Buffer; hi: Buffer } {
@@ -249,7 +265,7 @@ export class Database {
     const key = `drift:${lo === null ? 0 : 1}${hi === null ? 0 : 1}`;
     let stmt = this.stmts.get(key);
     if (!stmt) {
-      stmt = this.db.prepare(`SELECT f.name, ${DRIFT_PRINT} FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
+      stmt = this.db.prepare(`SELECT f.name, ifnull(f.drift_print, '') FROM file f
         WHERE f.directory_id = ?${lo === null ? '' : ' AND f.name > ?'}${hi === null ? '' : ' AND f.name < ?'} ORDER BY f.name LIMIT ?`).raw(true);
       this.stmts.set(key, stmt);
     }
@@ -264,8 +280,7 @@ export class Database {
   driftPrint(directoryId: string, name: Buffer): string | undefined {
     let stmt = this.stmts.get('drift1');
     if (!stmt) {
-      stmt = this.db.prepare(`SELECT ${DRIFT_PRINT} FROM file f LEFT JOIN file_snapshot s ON s.id = f.current_snapshot_id
-        WHERE f.directory_id = ? AND f.name = ?`).pluck(true);
+      stmt = this.db.prepare(`SELECT ifnull(f.drift_print, '') FROM file f WHERE f.directory_id = ? AND f.name = ?`).pluck(true);
       this.stmts.set('drift1', stmt);
     }
     return stmt.get(directoryId, name) as string | undefined;
@@ -315,7 +330,7 @@ export class Database {
       snapId, id, snap.contentId, createdAt, runId, snap.size, snap.mode, snap.uid, snap.gid,
       snap.atimeNs, snap.mtimeNs, snap.ctimeNs, snap.birthtimeNs, snap.fileType, snap.linkTarget, snap.deleted ? 1 : 0,
     );
-    this.q('UPDATE file SET current_snapshot_id = ?, deleted = ? WHERE id = ?').run(snapId, snap.deleted ? 1 : 0, id);
+    this.q(SET_CURRENT).run(setCurrentArgs(id, snapId, snap));
     return id;
   }
 
@@ -361,7 +376,7 @@ export class Database {
       row.id, row.fileId, row.contentId, createdAt, runId, row.size, row.mode, row.uid, row.gid,
       row.atimeNs, row.mtimeNs, row.ctimeNs, row.birthtimeNs, row.fileType, row.linkTarget, row.deleted ? 1 : 0,
     );
-    this.q('UPDATE file SET current_snapshot_id = ?, deleted = ? WHERE id = ?').run(row.id, row.deleted ? 1 : 0, file.id);
+    this.q(SET_CURRENT).run(setCurrentArgs(file.id, row.id, row));
     return row;
   }
 

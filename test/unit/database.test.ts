@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Database } from '../../src/db/database.js';
 import type { NewSnapshot } from '../../src/db/types.js';
+import { fingerprint } from '../../src/fsmgr/stat.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-unit-db-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -155,6 +156,44 @@ describe('Database snapshots and content', () => {
     expect(restorable.f).toMatchObject({ mtimeNs: 1614834367123456789n, atimeNs: 1500000000250000001n, contentId: ID('e'), fileType: 'file' });
     expect(restorable.g).toMatchObject({ mtimeNs: -1234567891n, atimeNs: 0n });
     db.close();
+  });
+
+  it("keeps each file's drift print (fsmgr's fingerprint() of its current version) with it, and migration 3 fills it in for an older database", () => {
+    const dir = path.join(tmp, 'drift-print');
+    const db = new Database(dir);
+    const d = db.createDirectory('/p').directory;
+    const file = (name: string) => db.findOrCreateFile(d.id, Buffer.from(name, 'latin1'));
+    db.recordContent(ID('a'), 7, 'local', 1);
+    const plain = snap(ID('a'), { size: 7, mode: 0o640, uid: 1000, gid: 100, mtimeNs: 1614834367123456789n });
+    const target = Buffer.from('/x/\xff\x01', 'latin1');
+    const link = snap(null, { fileType: 'symlink', size: 5, linkTarget: target, mtimeNs: -1234567891n });
+    const changed = file('changed');
+    db.insertSnapshot(changed, snap(ID('a')), null, 1);
+    db.insertSnapshot(changed, plain, null, 2);
+    db.insertSnapshot(file('link'), link, null, 1);
+    const gone = file('gone');
+    db.insertSnapshot(gone, plain, null, 1);
+    db.insertSnapshot(gone, { ...plain, deleted: true }, null, 2);
+    file('never');
+    db.recordVersion(null, d.id, Buffer.from('recorded'), plain, null, 3);
+    const plainPrint = fingerprint({ kind: 'file', size: 7, mode: 0o640, uid: 1000, gid: 100, mtimeNs: 1614834367123456789n, linkTarget: null });
+    const expected = {
+      changed: plainPrint,
+      gone: '-',
+      link: fingerprint({ kind: 'symlink', size: 5, mode: 0o644, uid: 0, gid: 0, mtimeNs: -1234567891n, linkTarget: target }),
+      never: '',
+      recorded: plainPrint,
+    };
+    const prints = (from: Database) => Object.fromEntries(from.driftPage(d.id, null, null, 100).map(([n, p]) => [n.toString('latin1'), p]));
+    expect(prints(db)).toEqual(expected);
+    expect(db.driftPrint(d.id, Buffer.from('link'))).toBe(expected.link);
+    // The same files as a database of schema 2 held them, without the column.
+    db.db.exec('ALTER TABLE file DROP COLUMN drift_print');
+    db.db.pragma('user_version = 2');
+    db.close();
+    const migrated = new Database(dir);
+    expect(prints(migrated)).toEqual(expected);
+    migrated.close();
   });
 
   it('recordContent is idempotent and tracks placement per vault', () => {
