@@ -74,22 +74,33 @@ const VERSION_AT = 'SELECT s2.rowid FROM file_snapshot s2 WHERE s2.file_id = f.i
 const SNAP_COLS = 's.id, s.file_id, s.content_id, s.created_at, s.backup_run_id, s.size, s.mode, s.uid, s.gid, s.atime_ns, s.mtime_ns, s.ctime_ns, s.birthtime_ns, s.file_type, s.link_target, s.deleted';
 
 /**
- * Make a new snapshot the file's current version: its id, its deleted flag,
- * and its drift print, fsmgr's fingerprint() of its values ('-' for a
- * deletion record), which drift detection reads instead of joining the
- * snapshot. Built from the bound values rather than read back from the row
- * (an UPDATE ... FROM that did so took twice the time of the rest of a
- * file's record). better-sqlite3 binds a number as a REAL, which would print
- * as "7.0": hence the casts (the stored columns have INTEGER affinity, and
- * mtime comes as a BigInt). Migration 3 fills the column for older databases
- * from the snapshots, with the same expression over their columns.
+ * fsmgr's fingerprint() of a version given as bound values ('-' for a
+ * deletion record): what drift detection compares with the walk's, kept in
+ * file.drift_print for the current version so that reading it needs no join
+ * of the snapshot. Built from the bound values rather than read back from
+ * the row (an UPDATE ... FROM that did so took twice the time of the rest of
+ * a file's record). better-sqlite3 binds a number as a REAL, which would
+ * print as "7.0": hence the casts (mtime comes as a BigInt). Migration 3
+ * fills the column for older databases from the snapshots, with the same
+ * expression over their columns.
  */
-const SET_CURRENT = `UPDATE file SET current_snapshot_id = @id, deleted = @deleted, drift_print = CASE WHEN @deleted THEN '-' ELSE
+const PRINT_OF_VALUES = `CASE WHEN @deleted THEN '-' ELSE
   @file_type || ':' || CAST(@size AS INTEGER) || ':' || CAST(@mode AS INTEGER) || ':' || CAST(@uid AS INTEGER) || ':' || CAST(@gid AS INTEGER)
-  || ':' || @mtime_ns || ':' || lower(hex(ifnull(@link_target, x''))) END
-  WHERE id = @file`;
+  || ':' || @mtime_ns || ':' || lower(hex(ifnull(@link_target, x''))) END`;
 
-function setCurrentArgs(file: string, id: string, s: NewSnapshot): Record<string, unknown> {
+/** Make a new snapshot (@id) the file's current version. */
+const SET_CURRENT = `UPDATE file SET current_snapshot_id = @id, deleted = @deleted, drift_print = ${PRINT_OF_VALUES} WHERE id = @file`;
+
+/**
+ * Set the file's print to its current version's where it differs: an older
+ * bt still running while this one migrated the database records versions
+ * without one, and a print gone stale so would show the file modified (or a
+ * deletion not deleted) on every run, since backing it up again records
+ * nothing new.
+ */
+const REFRESH_PRINT = `UPDATE file SET drift_print = ${PRINT_OF_VALUES} WHERE id = @file AND drift_print IS NOT ${PRINT_OF_VALUES}`;
+
+function setCurrentArgs(file: string, id: string | null, s: NewSnapshot): Record<string, unknown> {
   return { file, id, deleted: s.deleted ? 1 : 0, file_type: s.fileType, size: s.size, mode: s.mode, uid: s.uid, gid: s.gid, mtime_ns: s.mtimeNs, link_target: s.linkTarget };
 }
 
@@ -395,6 +406,7 @@ export class Database {
         if (r.kind === 'delete') {
           const file = this.findFile(r.directoryId, name);
           if (!file || file.deleted || !file.currentSnapshotId) {
+            if (file?.deleted) this.q(`UPDATE file SET drift_print = '-' WHERE id = ? AND drift_print IS NOT '-'`).run(file.id);
             results.push('skipped');
             continue;
           }
@@ -414,11 +426,12 @@ export class Database {
           }
           for (const v of held) this.recordContent(contentId, r.snap.size, v, now);
         }
+        const linkTarget = r.snap.linkTarget === null ? null : Buffer.from(r.snap.linkTarget, 'latin1');
         if (r.unchanged) {
+          if (r.fileId) this.q(REFRESH_PRINT).run(setCurrentArgs(r.fileId, null, { ...r.snap, linkTarget, deleted: false }));
           results.push('unchanged');
           continue;
         }
-        const linkTarget = r.snap.linkTarget === null ? null : Buffer.from(r.snap.linkTarget, 'latin1');
         this.recordVersion(r.fileId, r.directoryId, name, { ...r.snap, linkTarget, deleted: false }, runId, now);
         results.push('stored');
         changed = true;

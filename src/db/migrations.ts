@@ -84,7 +84,7 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE file ADD COLUMN drift_print TEXT;
   UPDATE file SET drift_print = (
-    SELECT CASE WHEN s.deleted THEN '-' ELSE
+    SELECT CASE WHEN file.deleted THEN '-' ELSE
       s.file_type || ':' || s.size || ':' || s.mode || ':' || s.uid || ':' || s.gid || ':' || s.mtime_ns || ':' || lower(hex(ifnull(s.link_target, x''))) END
     FROM file_snapshot s WHERE s.id = file.current_snapshot_id)
   WHERE current_snapshot_id IS NOT NULL;
@@ -92,14 +92,20 @@ export const MIGRATIONS: string[] = [
 ];
 
 export function migrate(db: BetterSqlite3.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > MIGRATIONS.length) {
-    throw new UsageError(`the database's schema version ${current} is newer than this bt supports (${MIGRATIONS.length}): upgrade bt`);
-  }
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  const supported = (v: number) => {
+    if (v > MIGRATIONS.length) throw new UsageError(`the database's schema version ${v} is newer than this bt supports (${MIGRATIONS.length}): upgrade bt`);
+  };
+  supported(version());
+  if (version() === MIGRATIONS.length) return;
+  // One write transaction, taken at its start (IMMEDIATE), with the version read again inside it: two processes
+  // opening an older database at once (a status while a timer's backup starts) migrate it once, the second waiting.
+  db.transaction(() => {
+    const current = version();
+    supported(current);
+    for (let v = current; v < MIGRATIONS.length; v++) {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+    }
+  }).immediate();
 }

@@ -196,6 +196,30 @@ describe('Database snapshots and content', () => {
     migrated.close();
   });
 
+  it('a backup that finds a file unchanged, or a deletion already recorded, mends a stale drift print', () => {
+    // As an older bt leaves it when it records while this one migrates the database: a version without its print.
+    const db = open();
+    const d = db.createDirectory('/s').directory;
+    db.recordContent(ID('a'), 7, 'local', 1);
+    const values = { contentId: ID('a'), size: 7, mode: 0o640, uid: 1000, gid: 100, atimeNs: 1n, mtimeNs: 5n, ctimeNs: 6n, birthtimeNs: null, fileType: 'file' as const };
+    const kept = db.recordVersion(null, d.id, Buffer.from('kept'), { ...values, linkTarget: null, deleted: false }, null, 1);
+    const gone = db.findOrCreateFile(d.id, Buffer.from('gone'));
+    db.insertSnapshot(gone, snap(ID('a')), null, 1);
+    db.insertSnapshot(gone, snap(ID('a'), { deleted: true }), null, 2);
+    const prints = () => Object.fromEntries(db.driftPage(d.id, null, null, 100).map(([n, p]) => [n.toString(), p]));
+    const good = prints();
+    expect(good.gone).toBe('-');
+    db.db.exec(`UPDATE file SET drift_print = 'stale'`);
+    const results = db.recordBackup([
+      { kind: 'version', directoryId: d.id, name: 'kept', fileId: kept, unchanged: true, vaults: ['local'], snap: { ...values, linkTarget: null } },
+      { kind: 'delete', directoryId: d.id, name: 'gone' },
+    ], ['local'], 'run', 3);
+    expect(results).toEqual(['unchanged', 'skipped']);
+    expect(prints()).toEqual(good);
+    expect(db.findFileSnapshotsForFile(kept)).toHaveLength(1); // mended, not versioned again
+    db.close();
+  });
+
   it('recordContent is idempotent and tracks placement per vault', () => {
     const db = open();
     db.recordContent(ID('f'), 10, 'a', 1);
