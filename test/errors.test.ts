@@ -189,6 +189,17 @@ describe('bad input', () => {
       ok(own.run(['backup'], { cwd: dir }));
       expect(JSON.parse(ok(own.run(['log', 'b.txt', '--json'], { cwd: dir })).stdout)).toHaveLength(1);
     });
+    it('says what is missing when this system has a sync without -f', () => {
+      const { env: own, src: dir } = envWithTree([{ path: 'a.txt', content: 'first' }]);
+      const bin = path.join(own.work, 'old-sync-bin');
+      fs.mkdirSync(bin, { recursive: true });
+      // BusyBox's answer when built without -f.
+      fs.writeFileSync(path.join(bin, 'sync'), '#!/bin/sh\n[ "$1" = -f ] || exit 0\necho "sync: unrecognized option: f" >&2\necho "Usage: sync" >&2\nexit 1\n', { mode: 0o755 });
+      const r = own.run(['backup', '-a'], { cwd: dir, env: { PATH: `${bin}:${own.env.PATH}`, BT_NATIVE: '0' } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("this system's sync has no -f");
+      expect(r.stderr).toContain('bt needs coreutils 8.24 or later, or its native addon');
+    });
   });
 
   describe('unknown commands and options (exit 2)', () => {

@@ -34,6 +34,8 @@ function runSync(p: string): Promise<string | null> {
     child.on('close', (code, signal) => {
       if (code === 0) return resolve(null);
       const said = stderr.trim().split('\n').pop()?.replace(/^sync: /, '');
+      // A sync without -f (BusyBox built without it, say) cannot make the call at all: say what would.
+      if (said && /(invalid|unrecognized|unknown) option|usage/i.test(stderr)) return resolve(`this system's sync has no -f (${said}): bt needs coreutils 8.24 or later, or its native addon`);
       resolve(said || `sync -f exited with ${signal ?? `code ${code}`}`);
     });
   });
