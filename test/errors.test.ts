@@ -197,7 +197,7 @@ describe('bad input', () => {
       fs.writeFileSync(path.join(bin, 'sync'), '#!/bin/sh\n[ "$1" = -f ] || exit 0\necho "sync: unrecognized option: f" >&2\necho "Usage: sync" >&2\nexit 1\n', { mode: 0o755 });
       const r = own.run(['backup', '-a'], { cwd: dir, env: { PATH: `${bin}:${own.env.PATH}`, BT_NATIVE: '0' } });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain("this system's sync has no -f");
+      expect(r.stderr).toContain("this system's sync has no -f (unrecognized option: f)");
       expect(r.stderr).toContain('bt needs coreutils 8.24 or later, or its native addon');
     });
   });

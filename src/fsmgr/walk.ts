@@ -43,9 +43,9 @@ interface Frame {
  * Synchronous on purpose: lstat through the thread pool costs several times
  * more per file than a direct call, and the unchanged re-run is dominated by
  * these calls (hence the native scanner, list-dir.ts, where it is built).
- * A file costs no allocation of its own here beyond its fingerprint: its name
- * is a view of the listing, and its path is built only for the JavaScript
- * listing's lstat, or for a skip.
+ * A file's name reaches the sink as a view of the listing, which the sink
+ * copies; its path is built only for the JavaScript listing's lstat, or for
+ * a skip.
  */
 export function* walkFiles(opts: WalkOptions, sink: WalkSink): Generator<void> {
   const rootBuf = Buffer.from(opts.root);

@@ -21,7 +21,7 @@ export async function syncFilesystem(p: string): Promise<string | null> {
   return runSync(p);
 }
 
-/** `sync -f p`: null on success, else its last line of complaint (without the "sync: " prefix). */
+/** `sync -f p`: null on success, else its last line of complaint (without the "sync: " prefix), or what is missing. */
 function runSync(p: string): Promise<string | null> {
   return new Promise((resolve) => {
     const child = spawn('sync', ['-f', p], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -33,10 +33,10 @@ function runSync(p: string): Promise<string | null> {
     child.on('error', (err) => resolve(`cannot run sync: ${describeSystemError(err)}`));
     child.on('close', (code, signal) => {
       if (code === 0) return resolve(null);
-      const said = stderr.trim().split('\n').pop()?.replace(/^sync: /, '');
+      const lines = stderr.trim().split('\n').map((l) => l.replace(/^sync: /, ''));
       // A sync without -f (BusyBox built without it, say) cannot make the call at all: say what would.
-      if (said && /(invalid|unrecognized|unknown) option|usage/i.test(stderr)) return resolve(`this system's sync has no -f (${said}): bt needs coreutils 8.24 or later, or its native addon`);
-      resolve(said || `sync -f exited with ${signal ?? `code ${code}`}`);
+      if (/(invalid|unrecognized|unknown) option|usage/i.test(stderr)) return resolve(`this system's sync has no -f (${lines[0]}): bt needs coreutils 8.24 or later, or its native addon`);
+      resolve(lines[lines.length - 1] || `sync -f exited with ${signal ?? `code ${code}`}`);
     });
   });
 }
