@@ -110,15 +110,15 @@ function namesBelow(prefix: Buffer): { lo: Buffer; hi: Buffer } {
 }
 
 /** Open and set up the database file, or throw an error that names it. */
-function openSqlite(file: string, readonly: boolean): BetterSqlite3.Database {
+function openSqlite(file: string): BetterSqlite3.Database {
   let db: BetterSqlite3.Database | undefined;
   try {
-    db = new BetterSqlite3(file, { readonly });
+    db = new BetterSqlite3(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 10000');
-    if (!readonly) migrate(db);
+    migrate(db);
     return db;
   } catch (err) {
     db?.close();
@@ -141,11 +141,11 @@ export class Database {
   readonly dataDir: string;
   private readonly stmts = new Map<string, BetterSqlite3.Statement>();
 
-  constructor(dataDir: string, options: { readonly?: boolean } = {}) {
+  constructor(dataDir: string) {
     makeDirs(dataDir);
     this.dataDir = dataDir;
     this.file = path.join(dataDir, DB_FILE);
-    this.db = openSqlite(this.file, options.readonly ?? false);
+    this.db = openSqlite(this.file);
   }
 
   /** A cached prepared statement that returns 64-bit integers losslessly. */
@@ -332,17 +332,21 @@ export class Database {
   /** Record a new version of a file, creating the file row when `fileId` is null. Run inside a transaction. */
   recordVersion(fileId: string | null, directoryId: string, name: Buffer, snap: NewSnapshot, runId: string | null, createdAt: number): string {
     const id = fileId ?? uuidv7();
-    const snapId = uuidv7();
     // The file row first, then its version, then the pointer: each foreign key holds at every step
     // (deferring the check instead made SQLite scan the file table on every insert).
     if (!fileId) this.q('INSERT INTO file(id, directory_id, name, deleted) VALUES (?, ?, ?, 0)').run(id, directoryId, name);
+    this.addVersion(id, uuidv7(), snap, runId, createdAt);
+    return id;
+  }
+
+  /** Insert snapshot `snapId` of file `fileId` and make it the file's current version. */
+  private addVersion(fileId: string, snapId: string, snap: NewSnapshot, runId: string | null, createdAt: number): void {
     this.q(`INSERT INTO file_snapshot(id, file_id, content_id, created_at, backup_run_id, size, mode, uid, gid, atime_ns, mtime_ns, ctime_ns, birthtime_ns, file_type, link_target, deleted)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      snapId, id, snap.contentId, createdAt, runId, snap.size, snap.mode, snap.uid, snap.gid,
+      snapId, fileId, snap.contentId, createdAt, runId, snap.size, snap.mode, snap.uid, snap.gid,
       snap.atimeNs, snap.mtimeNs, snap.ctimeNs, snap.birthtimeNs, snap.fileType, snap.linkTarget, snap.deleted ? 1 : 0,
     );
-    this.q(SET_CURRENT).run(setCurrentArgs(id, snapId, snap));
-    return id;
+    this.q(SET_CURRENT).run(setCurrentArgs(fileId, snapId, snap));
   }
 
   /**
@@ -382,12 +386,7 @@ export class Database {
 
   insertSnapshot(file: FileRow, snap: NewSnapshot, runId: string | null, createdAt: number): SnapshotRow {
     const row: SnapshotRow = { ...snap, id: uuidv7(), fileId: file.id, createdAt, backupRunId: runId };
-    this.q(`INSERT INTO file_snapshot(id, file_id, content_id, created_at, backup_run_id, size, mode, uid, gid, atime_ns, mtime_ns, ctime_ns, birthtime_ns, file_type, link_target, deleted)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      row.id, row.fileId, row.contentId, createdAt, runId, row.size, row.mode, row.uid, row.gid,
-      row.atimeNs, row.mtimeNs, row.ctimeNs, row.birthtimeNs, row.fileType, row.linkTarget, row.deleted ? 1 : 0,
-    );
-    this.q(SET_CURRENT).run(setCurrentArgs(file.id, row.id, row));
+    this.addVersion(file.id, row.id, snap, runId, createdAt);
     return row;
   }
 

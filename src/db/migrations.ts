@@ -96,8 +96,9 @@ export function migrate(db: BetterSqlite3.Database): void {
   const supported = (v: number) => {
     if (v > MIGRATIONS.length) throw new UsageError(`the database's schema version ${v} is newer than this bt supports (${MIGRATIONS.length}): upgrade bt`);
   };
-  supported(version());
-  if (version() === MIGRATIONS.length) return;
+  const found = version();
+  supported(found);
+  if (found === MIGRATIONS.length) return;
   // One write transaction, taken at its start (IMMEDIATE), with the version read again inside it: two processes
   // opening an older database at once (a status while a timer's backup starts) migrate it once, the second waiting.
   db.transaction(() => {

@@ -16,7 +16,9 @@ export async function syncFilesystem(p: string): Promise<string | null> {
   const native = nativeModule();
   if (native) {
     const errno = await native.syncFs(p);
-    return errno === 0 ? null : describeSystemError({ code: errnoCode(errno), message: errnoCode(errno) });
+    if (errno === 0) return null;
+    const code = errnoCode(errno);
+    return describeSystemError({ code, message: code });
   }
   return runSync(p);
 }
