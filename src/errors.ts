@@ -27,6 +27,27 @@ export class BtError extends Error {
   }
 }
 
+/** An error as a worker thread posts it to the thread that reports it. */
+export interface PostedError {
+  error: string;
+  /** A system error's code (ENOENT, ...). */
+  code?: string;
+  /** A BtError's exit code: its message is then meant for the user as it is. */
+  exitCode?: ExitCodeValue;
+  stack?: string;
+}
+
+export function postError(err: unknown): PostedError {
+  const e = err as NodeJS.ErrnoException;
+  return { error: e?.message ?? String(err), code: e?.code, exitCode: err instanceof BtError ? err.exitCode : undefined, stack: e?.stack };
+}
+
+/** The posted error again, a BtError with its exit code when it was one, so that it is reported as it would have been on this thread. */
+export function receiveError(p: PostedError): Error {
+  const err = p.exitCode === undefined ? new Error(p.error) : new BtError(p.error, p.exitCode);
+  return Object.assign(err, { code: p.code, stack: p.stack ?? `Error: ${p.error}` });
+}
+
 export class UsageError extends BtError {
   constructor(message: string) {
     super(message, ExitCode.usage);

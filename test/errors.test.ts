@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import BetterSqlite3 from 'better-sqlite3';
-import { BT, cleanupAll, envWithTree, expectCleanError, fingerprint, initConfig, makeEnv, ok, sha256, stagingFiles, writeTree, type BtEnv, type RunResult } from './helpers.js';
+import { BT, REPO, cleanupAll, envWithTree, expectCleanError, fingerprint, initConfig, makeEnv, ok, sha256, stagingFiles, writeTree, type BtEnv, type RunResult } from './helpers.js';
 
 afterAll(cleanupAll);
 
@@ -199,6 +199,21 @@ describe('bad input', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain("this system's sync has no -f (unrecognized option: f)");
       expect(r.stderr).toContain('bt needs coreutils 8.24 or later, or its native addon');
+    });
+  });
+
+  describe('BT_NATIVE=1 where the native addon is not built', () => {
+    it('fails with one line naming the setting and exit 2; BT_NATIVE=0 runs there', () => {
+      // A copy of the built CLI without native/: what an install that could not compile the addon has.
+      const copy = path.join(env.work, 'no-addon');
+      fs.mkdirSync(path.join(copy, 'dist'), { recursive: true });
+      fs.cpSync(path.join(REPO, 'bin'), path.join(copy, 'bin'), { recursive: true });
+      fs.cpSync(path.join(REPO, 'dist', 'bundle'), path.join(copy, 'dist', 'bundle'), { recursive: true });
+      fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(copy, 'node_modules'));
+      const run = (native: string) => spawnSync(process.execPath, [path.join(copy, 'bin', 'bt'), 'dir', 'status'], { cwd: src, env: { ...env.env, BT_NATIVE: native }, encoding: 'utf8' });
+      const r = run('1');
+      expect(expectCleanError({ code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, stdoutBuf: Buffer.from(r.stdout) }, { code: 2, match: /^bt: BT_NATIVE=1, but .*bt_native\.node was not built/ })).toEqual([]);
+      expect(run('0').status).toBe(0);
     });
   });
 

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { receiveError } from '../errors.js';
 import { workerFile } from '../util/worker-file.js';
 import type { Database } from './database.js';
 import type { RecordJob, RecordReply } from './record-worker.js';
@@ -58,7 +59,7 @@ export class BackupRecorder {
       this.waiting.delete(r.seq);
       if (this.waiting.size === 0) w.unref(); // an idle thread does not hold the process open
       if ('results' in r) wait.resolve(r.results);
-      else wait.reject(Object.assign(new Error(r.error), { code: r.code, stack: r.stack ?? `Error: ${r.error}` }));
+      else wait.reject(receiveError(r));
     });
     w.on('error', (err) => this.fail(err));
     w.on('exit', (code) => this.fail(new Error(`the database record thread exited (code ${code})`)));

@@ -2,6 +2,7 @@
 // own connection, so that the thread that reads, hashes and stores files
 // goes on while a commit of thousands of files is written.
 import { parentPort, workerData } from 'node:worker_threads';
+import { postError, type PostedError } from '../errors.js';
 import { Database } from './database.js';
 import type { BackupRecord, BackupRecordResult } from './types.js';
 
@@ -13,7 +14,7 @@ export interface RecordJob {
   now: number;
 }
 
-export type RecordReply = { seq: number; results: BackupRecordResult[] } | { seq: number; error: string; code?: string; stack?: string };
+export type RecordReply = { seq: number; results: BackupRecordResult[] } | ({ seq: number } & PostedError);
 
 const db = new Database((workerData as { dataDir: string }).dataDir);
 
@@ -27,8 +28,7 @@ parentPort!.on('message', (job: RecordJob | 'close') => {
   try {
     reply = { seq: job.seq, results: db.recordBackup(job.records, job.durable, job.runId, job.now) };
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    reply = { seq: job.seq, error: e.message ?? String(err), code: e.code, stack: e.stack };
+    reply = { seq: job.seq, ...postError(err) };
   }
   parentPort!.postMessage(reply);
 });

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { receiveError } from '../errors.js';
 import { workerFile } from '../util/worker-file.js';
 import { walkBatches, type WalkBatch, type WalkSpec } from './walk-batches.js';
 import type { WalkMessage, WalkStart } from './walk-worker.js';
@@ -81,7 +82,7 @@ class WalkThread {
           Atomics.add(this.taken, 0, 1);
           Atomics.notify(this.taken, 0);
         } else if ('done' in m) return;
-        else throw Object.assign(new Error(m.error), { code: m.code });
+        else throw receiveError(m);
       }
     } finally {
       await this.worker.terminate();

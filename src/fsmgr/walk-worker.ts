@@ -4,9 +4,10 @@
 // start before its walk is known (prepareWalkThread), so the walk comes as
 // its first message.
 import { parentPort } from 'node:worker_threads';
+import { postError, type PostedError } from '../errors.js';
 import { WALK_AHEAD, walkBatches, type WalkBatch, type WalkSpec } from './walk-batches.js';
 
-export type WalkMessage = { batch: WalkBatch } | { done: true } | { error: string; code?: string };
+export type WalkMessage = { batch: WalkBatch } | { done: true } | PostedError;
 
 /** The walk, and a counter of the batches the reader has taken (shared), so that the walk stays a few batches ahead. */
 export interface WalkStart {
@@ -31,7 +32,6 @@ parentPort!.once('message', ({ spec, taken }: WalkStart) => {
     }
     parentPort!.postMessage({ done: true } satisfies WalkMessage);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    parentPort!.postMessage({ error: e.message ?? String(err), code: e.code } satisfies WalkMessage);
+    parentPort!.postMessage(postError(err) satisfies WalkMessage);
   }
 });

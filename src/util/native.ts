@@ -3,6 +3,7 @@ import os from 'node:os';
 import util from 'node:util';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from '../errors.js';
 
 /** One directory as native/bt-native.c's scanDir lists it: names back to back, and FIELDS numbers per entry. */
 export interface NativeListing {
@@ -63,7 +64,8 @@ export function nativeModule(): NativeModule | null {
     break;
   }
   if (!loaded && want === '1') {
-    requiredButMissing = new Error(`BT_NATIVE=1, but ${problem}`);
+    // A setting that cannot be met, not a bug: one line and exit 2, as for any other bad setting.
+    requiredButMissing = new UsageError(`BT_NATIVE=1, but ${problem}`);
     throw requiredButMissing;
   }
   return loaded;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { reportError } from '../../src/cli/main.js';
-import { ExitCode, NotFoundError } from '../../src/errors.js';
+import { ExitCode, NotFoundError, UsageError, postError, receiveError } from '../../src/errors.js';
 
 describe('reportError', () => {
   let written = '';
@@ -33,5 +33,15 @@ describe('reportError', () => {
     const err = Object.assign(new Error("ENOSPC: no space left on device, write '/x/y'"), { code: 'ENOSPC', syscall: 'write', path: '/x/y', errno: -28 });
     expect(reportError(err, false)).toBe(ExitCode.io);
     expect(written).toBe('bt: cannot write /x/y: no space left on device\n');
+  });
+
+  it('reports an error from a worker thread as it would have been reported where it arose', () => {
+    capture();
+    const posted = structuredClone(postError(new UsageError('BT_NATIVE=1, but the addon is missing')));
+    expect(reportError(receiveError(posted), false)).toBe(ExitCode.usage);
+    expect(written).toBe('bt: BT_NATIVE=1, but the addon is missing\n');
+    capture();
+    expect(reportError(receiveError(structuredClone(postError(new TypeError('x is undefined')))), false)).toBe(ExitCode.internal);
+    expect((receiveError(structuredClone(postError(Object.assign(new Error('gone'), { code: 'ENOENT' })))) as NodeJS.ErrnoException).code).toBe('ENOENT');
   });
 });
