@@ -683,6 +683,31 @@ describe('files bt cannot read', () => {
     });
   }
 
+  it.skipIf(!possible)('a directory of tracked files that became unreadable stops nothing: backup -a stores the rest and deletes nothing', () => {
+    const env = makeEnv({ user });
+    const src = path.join(env.work, 'src');
+    writeTree(src, [{ path: 'a.txt', content: 'a' }, { path: 'shut/x.txt', content: 'x' }]);
+    env.chownAll();
+    ok(env.run(['config', 'init']));
+    ok(env.run(['dir', 'init', src]));
+    ok(env.run(['backup', '-a']));
+    fs.writeFileSync(path.join(src, 'a.txt'), 'a, changed');
+    fs.chmodSync(path.join(src, 'shut'), 0o000);
+    try {
+      const st = ok(env.run(['dir', 'status', '--deleted'], { cwd: src }));
+      expect(statusLines(st.stdout)).toEqual([' M a.txt']);
+      expect(st.stderr).toContain(`cannot check (permission denied): ${path.join(src, 'shut', 'x.txt')}`);
+      const b = ok(env.run(['backup', '-a']));
+      expect(b.stdout).toMatch(/^backup: 1 files?, 1 new versions?/);
+      expect(b.stderr).toContain(`cannot read directory: EACCES: ${path.join(src, 'shut')}`);
+      expect(lines(ok(env.run(['log', 'a.txt'], { cwd: src })).stdout)).toHaveLength(2);
+      expect(lines(ok(env.run(['log', 'shut/x.txt'], { cwd: src })).stdout)).toHaveLength(1);
+    } finally {
+      fs.chmodSync(path.join(src, 'shut'), 0o755);
+    }
+    expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(0);
+  });
+
   it.skipIf(!possible)('an unreadable file is reported, stays staged, the rest is recorded, and the backup exits non-zero', () => {
     const env = makeEnv({ user });
     const src = path.join(env.work, 'src');

@@ -1,3 +1,4 @@
+import { describeSystemError } from '../errors.js';
 import { joinBytes } from '../fsmgr/paths.js';
 import { fingerprint, statPath } from '../fsmgr/stat.js';
 import { startWalk } from '../fsmgr/parallel-walk.js';
@@ -67,7 +68,14 @@ export async function* scanDirectory(ctx: Context, dir: DirectoryRow, start: Buf
       items.push({ rel: name, state: 'deleted', pending: false });
       return;
     }
-    const st = statPath(joinBytes(rootBuf, name));
+    let st;
+    try {
+      st = statPath(joinBytes(rootBuf, name));
+    } catch (err) {
+      // Below a directory that cannot be read (the walk has said so): whether it is still there is unknown, so it is no deletion.
+      onSkip(name, `cannot check (${describeSystemError(err)})`);
+      return;
+    }
     if (st.type === 'missing' || st.type === 'dir') items.push({ rel: name, state: 'deleted', pending: true });
   };
   if (startStat.type === 'entry') {
