@@ -621,6 +621,39 @@ describe('ignore rules', () => {
     const st = ok(env.run(['dir', 'status'], { cwd: src })).stdout;
     expect(st).not.toContain('keep.md');
   });
+
+  it('a path named to add is refused when ignored or inside base_dir, unless it is a tracked file; nothing is staged', () => {
+    const env = makeEnv();
+    const src = path.join(env.work, 'src');
+    // base_dir inside the tracked directory
+    const base = path.join(src, 'btbase');
+    const env2 = { ...env, run: (args: string[], o: { cwd?: string } = {}) => env.run(args, { ...o, env: { BT_BASE_DIR: base } }) };
+    writeTree(src, [
+      { path: '.btignore', content: '*.tmp\nbuild/\n' },
+      { path: 'keep.txt', content: 'k' },
+      { path: 'c.tmp', content: 't' },
+      { path: 'build/deep/out.o', content: 'o' },
+    ]);
+    ok(env2.run(['config', 'init']));
+    ok(env2.run(['dir', 'init', src]));
+    ok(env2.run(['backup', '-a']));
+    for (const [arg, why] of [
+      ['c.tmp', `add: ${path.join(src, 'c.tmp')} is ignored by the ignore_list or ${src}/.btignore`],
+      ['build/deep', `add: ${path.join(src, 'build/deep')} is ignored by the ignore_list or ${src}/.btignore`],
+      ['build/deep/out.o', `add: ${path.join(src, 'build/deep/out.o')} is ignored by the ignore_list or ${src}/.btignore`],
+      ['btbase', `add: ${base} is inside bt's own base directory (${base}), which is never backed up`],
+      [path.join('btbase', 'data'), `add: ${path.join(base, 'data')} is inside bt's own base directory (${base}), which is never backed up`],
+    ]) {
+      const r = env2.run(['add', 'keep.txt', arg!], { cwd: src });
+      expect(r.code, arg).toBe(2);
+      expect(r.stderr.trim()).toBe(`bt: ${why}`);
+    }
+    fs.writeFileSync(path.join(src, 'keep.txt'), 'k2');
+    expect(statusLines(ok(env2.run(['dir', 'status'], { cwd: src })).stdout)).toEqual([' M keep.txt']);
+    // a tracked file that a later rule ignores can still be staged by name
+    fs.appendFileSync(path.join(src, '.btignore'), 'keep.txt\n');
+    expect(ok(env2.run(['add', 'keep.txt'], { cwd: src })).stdout.trim()).toBe('staged 0 new, 1 modified, 0 deleted (0 unchanged)');
+  });
 });
 
 describe('ignore rules: negation', () => {

@@ -78,3 +78,17 @@ export function readBtignore(root: string): string[] {
   }
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 }
+
+/**
+ * Whether a path below a tracked directory is ignored, itself or through a
+ * directory above it: the walk never enters an ignored directory, so a path
+ * named on the command line is tested the way the walk would reach it.
+ */
+export function isIgnoredPath(ignored: IgnoreMatcher, rel: Buffer, isDir: boolean): boolean {
+  const parts = rel.toString('utf8').split('/').filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const last = i === parts.length;
+    if (ignored(parts.slice(0, i).join('/'), last ? isDir : true, parts[i - 1])) return true;
+  }
+  return false;
+}

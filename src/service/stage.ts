@@ -1,4 +1,7 @@
-import { joinBytes, displayName, isAtOrBelow } from '../fsmgr/paths.js';
+import fs from 'node:fs';
+import { UsageError } from '../errors.js';
+import { compileIgnore, isIgnoredPath } from '../fsmgr/ignore.js';
+import { joinBytes, displayName, isAtOrBelow, isWithin } from '../fsmgr/paths.js';
 import type { StagedEntry } from '../staging/staging-area.js';
 import type { DirectoryRow } from '../db/types.js';
 import type { Context } from './context.js';
@@ -63,9 +66,26 @@ export async function stagePaths(ctx: Context, paths: string[]): Promise<StageCo
     const tracked = loc.rel.length > 0 && ctx.db.findFile(loc.directory.id, loc.rel);
     const hasBelow = loc.rel.length > 0 && !tracked && ctx.db.hasFilesBelow(loc.directory.id, loc.rel);
     if (!tracked && !hasBelow) requireExisting(loc.abs);
+    refuseExcluded(ctx, loc, Boolean(tracked));
     return loc;
   });
   return stageInto(ctx, outermost(targets).map((loc) => ({ dir: loc.directory, start: loc.rel })));
+}
+
+/**
+ * A path the walk would never stage is refused rather than staged because it
+ * was named (as git refuses to add an ignored path): bt's own base directory
+ * always, and an ignored path unless it is a file bt already tracks (ignore
+ * rules keep new files out; they do not hide a tracked file's changes).
+ */
+function refuseExcluded(ctx: Context, loc: { directory: DirectoryRow; abs: string; rel: Buffer }, tracked: boolean): void {
+  const excluded = ctx.excludedPaths.find((e) => isWithin(e, loc.abs));
+  if (excluded !== undefined) throw new UsageError(`add: ${loc.abs} is inside bt's own base directory (${excluded}), which is never backed up`);
+  if (tracked || loc.rel.length === 0) return;
+  const isDir = fs.lstatSync(loc.abs, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  if (isIgnoredPath(compileIgnore(ctx.ignorePatterns(loc.directory.path)), loc.rel, isDir)) {
+    throw new UsageError(`add: ${loc.abs} is ignored by the ignore_list or ${loc.directory.path === '/' ? '' : loc.directory.path}/.btignore`);
+  }
 }
 
 /** The targets not inside another one (a path given twice counts once), so that a batch names each file once. */
