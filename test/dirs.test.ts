@@ -173,6 +173,33 @@ describe('bt dir remove', () => {
     expect(env.run(['dir', 'status', '--exit-code'], { cwd: d }).code).toBe(0);
   });
 
+  it('tracking it again after backups takes up its history: log, restore and status go on from it', () => {
+    const env = makeEnv();
+    initConfig(env);
+    const d = path.join(env.work, 'top');
+    writeTree(d, [{ path: 'a/inner/f', content: 'one' }, { path: 'g', content: 'g' }]);
+    ok(env.run(['dir', 'init', d]));
+    ok(env.run(['backup', '-a']));
+    fs.writeFileSync(path.join(d, 'a/inner/f'), 'two');
+    ok(env.run(['backup', '-a']));
+    ok(env.run(['dir', 'remove', d]));
+    // the inner part tracked on its own for a while, then the whole again
+    ok(env.run(['dir', 'init', path.join(d, 'a')]));
+    fs.writeFileSync(path.join(d, 'a/inner/f'), 'three');
+    ok(env.run(['backup', '-a']));
+    ok(env.run(['dir', 'init', d]));
+    expect(JSON.parse(ok(env.run(['dir', 'list', '--json'])).stdout).map((x: any) => [x.path, x.files])).toEqual([[d, 2]]);
+    const log = JSON.parse(ok(env.run(['log', 'a/inner/f', '--json'], { cwd: d })).stdout);
+    expect(log).toHaveLength(3);
+    expect(env.run(['dir', 'status', '--exit-code'], { cwd: d }).code).toBe(0);
+    const target = path.join(env.work, 'back');
+    ok(env.run(['restore', d, '--target', target, '--at', new Date(Date.now() + 60_000).toISOString()]));
+    expect(fs.readFileSync(path.join(target, 'a/inner/f'), 'utf8')).toBe('three');
+    expect(fs.readFileSync(path.join(target, 'g'), 'utf8')).toBe('g');
+    ok(env.run(['restore', 'a/inner/f', '--checksum', log[2].checksum.slice(0, 8), '--target', path.join(env.work, 'old')], { cwd: d }));
+    expect(fs.readFileSync(path.join(env.work, 'old', 'a/inner/f'), 'utf8')).toBe('one');
+  });
+
   it('refuses a directory that is not tracked', () => {
     const env = makeEnv();
     initConfig(env);

@@ -22,6 +22,11 @@ function toDirectory(r: Row): DirectoryRow {
   return { id: r.id as string, path: r.path as string, createdAt: num(r.created_at), removedAt: r.removed_at == null ? null : num(r.removed_at) };
 }
 
+/** Whether `p` lies strictly below the directory `dir`. */
+function isBelow(p: string, dir: string): boolean {
+  return p !== dir && (dir === '/' || p.startsWith(dir + '/'));
+}
+
 function toFile(r: Row, prefix = ''): FileRow {
   return {
     id: r[prefix + 'id'] as string,
@@ -210,27 +215,58 @@ export class Database {
   }
 
   /**
-   * Track a new directory; tracked directories below it are absorbed in one
+   * Track a directory; tracked directories below it are absorbed in one
    * transaction: their files move to it with their names prefixed, and the
-   * old directory rows are removed.
+   * old directory rows are removed. History of the same place kept from
+   * before a 'dir remove' joins it too, so that 'bt log' and 'bt restore'
+   * find it again: a removed row at exactly this path is tracked again
+   * itself, and removed rows below it are absorbed like active ones.
    */
   createDirectory(p: string): { directory: DirectoryRow; absorbed: DirectoryRow[] } {
     return this.transaction(() => {
       const now = Date.now();
-      const dir: DirectoryRow = { id: uuidv7(), path: p, createdAt: now, removedAt: null };
-      this.q('INSERT INTO directory(id, path, created_at) VALUES (?, ?, ?)').run(dir.id, dir.path, now);
+      const removed = this.listDirectories(true).filter((d) => d.removedAt !== null && (d.path === p || isBelow(d.path, p)));
+      const again = removed.filter((d) => d.path === p).pop();
+      let dir: DirectoryRow;
+      if (again) {
+        this.q('UPDATE directory SET removed_at = NULL WHERE id = ?').run(again.id);
+        dir = { ...again, removedAt: null };
+      } else {
+        dir = { id: uuidv7(), path: p, createdAt: now, removedAt: null };
+        this.q('INSERT INTO directory(id, path, created_at) VALUES (?, ?, ?)').run(dir.id, dir.path, now);
+      }
       const children = this.findDirectoriesByPathPrefix(p);
-      for (const child of children) this.moveFiles(child, dir);
-      for (const child of children) this.q('DELETE FROM directory WHERE id = ?').run(child.id);
+      for (const old of [...removed.filter((d) => d.id !== dir.id), ...children]) {
+        this.moveFiles(old, dir);
+        this.q('DELETE FROM directory WHERE id = ?').run(old.id);
+      }
       return { directory: dir, absorbed: children };
     });
   }
 
+  /**
+   * Re-root a directory's files below `dest`. A name `dest` already has (the
+   * same file, tracked from two places at different times) becomes one file
+   * with both histories; its current version is the newer of the two.
+   */
   moveFiles(source: DirectoryRow, dest: DirectoryRow): void {
-    const prefix = Buffer.from(source.path.slice(dest.path === '/' ? 1 : dest.path.length + 1) + '/');
+    const prefix = Buffer.from(source.path === dest.path ? '' : source.path.slice(dest.path === '/' ? 1 : dest.path.length + 1) + '/');
     const files = (this.q('SELECT * FROM file WHERE directory_id = ?').all(source.id) as Row[]).map((r) => toFile(r));
     const update = this.q('UPDATE file SET directory_id = ?, name = ? WHERE id = ?');
-    for (const f of files) update.run(dest.id, Buffer.concat([prefix, f.name]), f.id);
+    const currentAt = this.q('SELECT s.created_at FROM file f JOIN file_snapshot s ON s.id = f.current_snapshot_id WHERE f.id = ?').pluck(true);
+    for (const f of files) {
+      const name = Buffer.concat([prefix, f.name]);
+      const there = this.findFile(dest.id, name);
+      if (!there) {
+        update.run(dest.id, name, f.id);
+        continue;
+      }
+      this.q('UPDATE file_snapshot SET file_id = ? WHERE file_id = ?').run(there.id, f.id);
+      if (Number(currentAt.get(f.id) ?? -1) > Number(currentAt.get(there.id) ?? -1)) {
+        this.q(`UPDATE file SET (current_snapshot_id, deleted, drift_print) = (SELECT current_snapshot_id, deleted, drift_print FROM file WHERE id = ?) WHERE id = ?`).run(f.id, there.id);
+      }
+      this.q('DELETE FROM file WHERE id = ?').run(f.id);
+    }
   }
 
   removeDirectory(id: string): void {

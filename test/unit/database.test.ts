@@ -92,10 +92,37 @@ describe('Database directories', () => {
     expect(db.listDirectories()).toEqual([]);
     expect(db.searchDirectoryForPath('/gone/f')).toBeNull();
     expect(db.searchDirectoryForPath('/gone/f', true)?.id).toBe(d.id);
-    // tracking the same path again is a new directory
+    // tracking the same path again takes up its history
     const again = db.createDirectory('/gone').directory;
-    expect(again.id).not.toBe(d.id);
-    expect(db.searchDirectoryForPath('/gone/f', true)?.id).toBe(again.id);
+    expect(again.id).toBe(d.id);
+    expect(db.listDirectories().map((x) => x.id)).toEqual([d.id]);
+    expect(db.findFile(again.id, Buffer.from('f'))?.id).toBe(f.id);
+    db.close();
+  });
+
+  it('history kept from before a dir remove joins the directory tracked over it; a name in both becomes one file', () => {
+    const db = open();
+    db.recordContent(ID('a'), 1, 'local', 1);
+    db.recordContent(ID('b'), 1, 'local', 1);
+    db.recordContent(ID('c'), 1, 'local', 1);
+    // /top tracked with a/x and a/y, then removed
+    const top = db.createDirectory('/top').directory;
+    const x1 = db.findOrCreateFile(top.id, Buffer.from('a/x'));
+    db.insertSnapshot(x1, snap(ID('a')), null, 10);
+    db.insertSnapshot(db.findOrCreateFile(top.id, Buffer.from('a/y')), snap(ID('b')), null, 10);
+    db.removeDirectory(top.id);
+    // /top/a tracked on its own later, with a newer x
+    const a = db.createDirectory('/top/a').directory;
+    db.insertSnapshot(db.findOrCreateFile(a.id, Buffer.from('x')), snap(ID('c')), null, 20);
+    const { directory, absorbed } = db.createDirectory('/top');
+    expect(directory.id).toBe(top.id);
+    expect(absorbed.map((d) => d.id)).toEqual([a.id]);
+    expect(db.listDirectories(true).map((d) => d.path)).toEqual(['/top']);
+    const x = db.trackedFile(top.id, Buffer.from('a/x'))!;
+    expect(x.current?.contentId).toBe(ID('c'));
+    expect(db.findFileSnapshotsForFile(x.id).map((v) => v.contentId)).toEqual([ID('c'), ID('a')]);
+    expect(db.trackedFile(top.id, Buffer.from('a/y'))?.current?.contentId).toBe(ID('b'));
+    expect(db.driftPrint(top.id, Buffer.from('a/x'))).toMatch(/^file:/);
     db.close();
   });
 });
