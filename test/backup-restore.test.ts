@@ -365,9 +365,10 @@ describe.each([['native scanner', '1'], ['JavaScript walk', '0']])('status codes
     fs.writeFileSync(p('d/new.txt'), 'new');
 
     const out = ok(env.run(['dir', 'status'], { cwd: src })).stdout;
-    const expected = [' M content.txt', '?? d/new.txt', ' M link', ' M mode.txt', ' M mtime.txt', ...(IS_ROOT ? [' M owner.txt'] : []), ' M size.txt', ' M type.txt'];
+    // a deletion not yet backed up is listed like any other change
+    const expected = [' M content.txt', '?? d/new.txt', ' D gone.txt', ' M link', ' M mode.txt', ' M mtime.txt', ...(IS_ROOT ? [' M owner.txt'] : []), ' M size.txt', ' M type.txt'];
     expect(statusLines(out)).toEqual(expected);
-    expect(summaryLine(out)).toBe(`${src}: 0 staged, ${expected.length - 1} modified, 1 untracked, 1 deleted, ${IS_ROOT ? 2 : 3} backed up`);
+    expect(summaryLine(out)).toBe(`${src}: 0 staged, ${expected.length - 2} modified, 1 untracked, 1 deleted, ${IS_ROOT ? 2 : 3} backed up`);
 
     const del = ok(env.run(['dir', 'status', '--deleted'], { cwd: src })).stdout;
     expect(statusLines(del)).toContain(' D gone.txt');
@@ -380,6 +381,7 @@ describe.each([['native scanner', '1'], ['JavaScript walk', '0']])('status codes
     const j = JSON.parse(ok(env.run(['dir', 'status', '--json', '--deleted'], { cwd: src })).stdout);
     const states = Object.fromEntries(j.files.map((f: any) => [f.path, f.state]));
     expect(states['gone.txt']).toBe('deleted');
+    expect(j.files.find((f: any) => f.path === 'gone.txt')).toEqual({ path: 'gone.txt', state: 'deleted', pending: true });
     expect(states['d/new.txt']).toBe('untracked');
     expect(states['mode.txt']).toBe('modified');
     expect(j.summary.deleted).toBe(1);
@@ -398,13 +400,16 @@ describe.each([['native scanner', '1'], ['JavaScript walk', '0']])('status codes
   it('--exit-code is 1 while anything is not backed up, 0 once clean (a recorded deletion is clean)', () => {
     expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(1);
     ok(env.run(['add'], { cwd: src }));
-    const staged = ok(env.run(['dir', 'status'], { cwd: src })).stdout;
-    for (const l of statusLines(staged)) expect(l.startsWith('A ')).toBe(true);
+    const staged = statusLines(ok(env.run(['dir', 'status'], { cwd: src })).stdout);
+    expect(staged).toContain('D  gone.txt'); // a staged deletion, as git shows it
+    for (const l of staged.filter((x) => x !== 'D  gone.txt')) expect(l.startsWith('A ')).toBe(true);
     expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(1);
     ok(env.run(['backup']));
     const r = env.run(['dir', 'status', '--exit-code', '--deleted'], { cwd: src });
     expect(r.code).toBe(0);
-    expect(statusLines(r.stdout)).toEqual([' D gone.txt']);
+    expect(statusLines(r.stdout)).toEqual(['-D gone.txt']); // recorded: history, listed on request
+    const j = JSON.parse(ok(env.run(['dir', 'status', '--json', '--deleted'], { cwd: src })).stdout);
+    expect(j.files).toEqual([{ path: 'gone.txt', state: 'deleted', pending: false }]);
     expect(statusLines(ok(env.run(['dir', 'status'], { cwd: src })).stdout)).toEqual([]);
   });
 });
@@ -469,14 +474,16 @@ describe('deletions and backup -a', () => {
     await new Promise((r) => setTimeout(r, 20));
   });
 
-  it('a deleted file shows with status --deleted, is staged by add and recorded by backup', () => {
+  it('a deleted file shows in status until its deletion is backed up, then only with --deleted', () => {
     fs.rmSync(path.join(src, 'doomed.txt'));
-    expect(statusLines(ok(env.run(['dir', 'status'], { cwd: src })).stdout)).toEqual([]);
+    expect(statusLines(ok(env.run(['dir', 'status'], { cwd: src })).stdout)).toEqual([' D doomed.txt']);
     expect(statusLines(ok(env.run(['dir', 'status', '--deleted'], { cwd: src })).stdout)).toEqual([' D doomed.txt']);
     expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(1);
     expect(ok(env.run(['add'], { cwd: src })).stdout.trim()).toBe('staged 0 new, 0 modified, 1 deleted (2 unchanged)');
     const b = ok(env.run(['backup']));
     expect(b.stdout).toMatch(/^backup: 1 files, 0 new versions, 1 deleted/);
+    expect(statusLines(ok(env.run(['dir', 'status'], { cwd: src })).stdout)).toEqual([]);
+    expect(statusLines(ok(env.run(['dir', 'status', '--deleted'], { cwd: src })).stdout)).toEqual(['-D doomed.txt']);
     const log = JSON.parse(ok(env.run(['log', path.join(src, 'doomed.txt'), '--json'])).stdout);
     expect(log).toHaveLength(2);
     expect(log[0].deleted).toBe(true);

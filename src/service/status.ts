@@ -8,7 +8,7 @@ export type FileState = DriftState | 'staged';
 export interface StatusEntry {
   rel: Buffer;
   state: FileState;
-  /** A deletion on disk that the backup does not hold yet. */
+  /** A deletion on disk that the backup does not hold yet (staged or not). */
   pendingDelete: boolean;
 }
 
@@ -51,7 +51,7 @@ export async function getStatus(ctx: Context, p: string | undefined, sink: Statu
       const state: FileState = isStaged && (item.state !== 'deleted' || item.pending) ? 'staged' : item.state;
       summary[state]++;
       if (state === 'staged' || state === 'modified' || state === 'untracked' || (state === 'deleted' && item.pending)) dirty = true;
-      sink.entry({ rel: item.rel, state, pendingDelete: state === 'deleted' && item.pending });
+      sink.entry({ rel: item.rel, state, pendingDelete: item.state === 'deleted' && item.pending });
     }
   }
   return { directory: loc.directory.path, scope: loc.rel, summary, dirty };

@@ -6,6 +6,12 @@ import { displayName, jsonName } from '../../fsmgr/paths.js';
 
 const CODES: Record<string, string> = { staged: 'A ', modified: ' M', untracked: '??', deleted: ' D', backed_up: '  ' };
 
+/** git's two columns (staged, on disk), and '-D' for a deletion the backup already holds. */
+function statusCode(f: StatusEntry): string {
+  if (f.pendingDelete) return f.state === 'staged' ? 'D ' : ' D';
+  return f.state === 'deleted' ? '-D' : CODES[f.state]!;
+}
+
 export function dirCommand(y: Argv): Argv {
   return y
     .command('init [path]', 'track a directory (default .)', (b) => b.positional('path', { type: 'string', default: '.' }),
@@ -40,7 +46,8 @@ export function dirCommand(y: Argv): Argv {
         .option('json', { type: 'boolean', default: false })
         .option('exit-code', { type: 'boolean', default: false, describe: 'exit 1 when anything is not backed up' }),
     typed((argv: GlobalArgs & { path: string; all: boolean; deleted: boolean; json: boolean; exitCode: boolean }) => withService(argv, async (svc) => {
-      const listed = (f: StatusEntry) => (f.state === 'backed_up' ? argv.all : f.state === 'deleted' ? argv.deleted : true);
+      // A deletion not yet backed up is a change like any other; one the backup has recorded is history, listed on request.
+      const listed = (f: StatusEntry) => (f.state === 'backed_up' ? argv.all : f.state === 'deleted' && !f.pendingDelete ? argv.deleted : true);
       const cwd = process.cwd();
       let directory = '';
       let first = true;
@@ -54,10 +61,11 @@ export function dirCommand(y: Argv): Argv {
         entry: (f) => {
           if (!listed(f)) return;
           if (argv.json) {
-            write(`${first ? '' : ','}${JSON.stringify({ path: jsonName(f.rel), state: f.state })}`);
+            const entry = f.state === 'deleted' ? { path: jsonName(f.rel), state: f.state, pending: f.pendingDelete } : { path: jsonName(f.rel), state: f.state };
+            write(`${first ? '' : ','}${JSON.stringify(entry)}`);
             first = false;
           } else {
-            out(`${CODES[f.state]} ${showPath(directory, f.rel, cwd)}`);
+            out(`${statusCode(f)} ${showPath(directory, f.rel, cwd)}`);
           }
         },
       }).catch((err: unknown) => {
