@@ -80,6 +80,11 @@ export class TerminalReporter implements Reporter {
     process.stderr.write(`bt: warning: ${msg}\n`);
   }
 
+  fail(msg: string): void {
+    this.clear();
+    process.stderr.write(`bt: ${msg}\n`);
+  }
+
   progress(p: Progress): void {
     if (!this.tty || this.opts.quiet) return;
     const now = Date.now();

@@ -55,6 +55,8 @@ export interface BackupSummary {
   staged: StageCounts | null;
   failures: BackupFailure[];
   changedDuringRead: number;
+  /** Files whose inode changed after they were staged: backed up as they were at backup time. */
+  changedSinceStaged: number;
   metadata: string | null;
   /** Vaults that could not be used; the run stored to the others. */
   vaultsDown: DownVault[];
@@ -67,7 +69,7 @@ export interface BackupSummary {
 function newSummary(runId: string, status: BackupSummary['status'], staged: StageCounts | null): BackupSummary {
   return {
     runId, status, files: 0, stored: 0, unchanged: 0, deleted: 0, failed: 0, bytesNew: 0, bytesDedup: 0, durationMs: 0,
-    staged, failures: [], changedDuringRead: 0, metadata: null, vaultsDown: [], caughtUp: 0, commits: 0,
+    staged, failures: [], changedDuringRead: 0, changedSinceStaged: 0, metadata: null, vaultsDown: [], caughtUp: 0, commits: 0,
   };
 }
 
@@ -184,7 +186,7 @@ class BackupRun {
     this.summary.failed++;
     this.summary.failures.push({ path: p, why });
     this.failedEntries.add(entry);
-    this.ctx.reporter.warn(`cannot back up ${p}: ${why} (left staged)`);
+    this.ctx.reporter.fail(`cannot back up ${p}: ${why} (left staged)`);
   }
 
   get remaining(): StagedEntry[] {
@@ -205,6 +207,11 @@ class BackupRun {
       return null;
     }
     const meta = st.meta;
+    // Changed since `bt add` (or since `backup -a` staged it): backed up as it is now, and said so.
+    if (meta.ctimeNs > BigInt(entry.stagedAt) * 1_000_000n) {
+      this.summary.changedSinceStaged++;
+      this.ctx.reporter.warn(`changed since it was staged, backed up as it is now: ${displayName(entry.abs)}`);
+    }
     if (meta.kind === 'symlink') return { kind: 'upsert', dir, rel, meta, contentId: null, held: [], entry };
 
     // A file recorded with exactly this stat (a re-run after an interrupted backup) is not read again.
@@ -544,7 +551,7 @@ function summaryLog(s: BackupSummary): Record<string, unknown> {
   return {
     run_id: s.runId || null, status: s.status, files: s.files, stored: s.stored, unchanged: s.unchanged, deleted: s.deleted, failed: s.failed,
     bytes_new: s.bytesNew, bytes_dedup: s.bytesDedup, duration_ms: s.durationMs, failures: s.failures, metadata: s.metadata,
-    vaults_down: s.vaultsDown, caught_up: s.caughtUp, commits: s.commits,
+    vaults_down: s.vaultsDown, caught_up: s.caughtUp, commits: s.commits, changed_during_read: s.changedDuringRead, changed_since_staged: s.changedSinceStaged,
   };
 }
 

@@ -10,6 +10,8 @@ export interface Progress {
 export interface Reporter {
   info(msg: string): void;
   warn(msg: string): void;
+  /** One item failed and the command will exit non-zero for it: shown even when quiet, so that the exit status has its reason. */
+  fail(msg: string): void;
   progress(p: Progress): void;
   progressDone(): void;
 }
@@ -17,6 +19,7 @@ export interface Reporter {
 export const silentReporter: Reporter = {
   info() {},
   warn() {},
+  fail() {},
   progress() {},
   progressDone() {},
 };
