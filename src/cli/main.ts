@@ -46,7 +46,7 @@ export async function main(args: string[]): Promise<void> {
     // bt's own messages are English: yargs' are too, in the bundle and in the tsc output alike.
     .locale('en')
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only errors and requested output', global: true })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'show details, stack traces on errors', global: true })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'on errors, show the stack trace and underlying cause', global: true })
     .command('config', 'configuration and vaults', (y) => configCommand(y))
     .command('dir', 'tracked directories', (y) => dirCommand(y))
     .strict()

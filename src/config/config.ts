@@ -122,6 +122,13 @@ function lineOf(text: string, key: string): string {
   return i >= 0 ? ` line ${i + 1}` : '';
 }
 
+const TOP_KEYS = ['host_id', 'base_dir', 'log_dir', 'data_dir', 'staging_dir', 'ignore_list', 'metadata_keep', 'vaults'] as const;
+const FS_VAULT_KEYS = ['type', 'name', 'vault_root'] as const;
+const S3_VAULT_KEYS = [
+  'type', 'name', 'content_bucket', 'content_bucket_prefix', 'content_bucket_key', 'metadata_bucket', 'metadata_bucket_prefix', 'metadata_bucket_key',
+  'region', 'endpoint', 'storage_class', 'profile', 'path_style', 'connections',
+] as const;
+
 function validateConfig(file: string, text: string, doc: Record<string, unknown>): Config {
   const bad = (key: string, why: string): never => {
     throw new ConfigError(`invalid config ${file}${lineOf(text, key)}: ${key} ${why}`);
@@ -136,6 +143,12 @@ function validateConfig(file: string, text: string, doc: Record<string, unknown>
     if (!path.isAbsolute(v)) bad(key, 'must be an absolute path');
     return path.resolve(v);
   };
+  // A misspelt key would otherwise be a setting silently not applied.
+  const unknown = (keys: string[], known: readonly string[], where: string) => {
+    const k = keys.find((x) => !known.includes(x));
+    if (k !== undefined) bad(k, `is not a setting bt knows${where} (known: ${known.join(', ')})`);
+  };
+  unknown(Object.keys(doc), TOP_KEYS, '');
   const hostId = str('host_id');
   if (!isUuid(hostId)) bad('host_id', `is not a UUID: ${hostId}`);
   const ignore = doc.ignore_list ?? [];
@@ -151,6 +164,7 @@ function validateConfig(file: string, text: string, doc: Record<string, unknown>
     if (typeof name !== 'string' || !isVaultName(name)) bad('name', `of a vault must be letters, digits, '-' or '_': ${String(name)}`);
     if (names.has(name as string)) bad('name', `'${name}' is used by two vaults`);
     names.add(name as string);
+    if (v.type === 'fs' || v.type === 's3') unknown(Object.keys(v), v.type === 'fs' ? FS_VAULT_KEYS : S3_VAULT_KEYS, ` in vault '${name}'`);
     if (v.type === 'fs') {
       if (typeof v.vault_root !== 'string' || !path.isAbsolute(v.vault_root)) bad('vault_root', `of vault '${name}' must be an absolute path`);
       vaults.push({ type: 'fs', name: name as string, vault_root: path.resolve(v.vault_root as string) });

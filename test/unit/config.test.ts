@@ -95,6 +95,20 @@ describe('readConfig errors name the file and the line', () => {
     expect(caught(() => readConfig(file)).message).toContain('carrier-pigeon');
   });
 
+  it('a misspelt key, at the top or in a vault, names the key, its line and the known ones', () => {
+    const file = good();
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, text.replace(/^metadata_keep = 30$/m, 'metadata_kep = 5'));
+    const top = caught(() => readConfig(file));
+    const line = text.split('\n').findIndex((l) => l.startsWith('metadata_keep')) + 1;
+    expect(top.message).toBe(`invalid config ${file} line ${line}: metadata_kep is not a setting bt knows (known: host_id, base_dir, log_dir, data_dir, staging_dir, ignore_list, metadata_keep, vaults)`);
+    expect(top.exitCode).toBe(2);
+    fs.writeFileSync(file, text.replace(/^vault_root = /m, 'bogus_key = 1\nvault_root = '));
+    expect(caught(() => readConfig(file)).message).toMatch(/line \d+: bogus_key is not a setting bt knows in vault 'local' \(known: type, name, vault_root\)$/);
+    fs.writeFileSync(file, text + '\n[[vaults]]\ntype = "s3"\nname = "cloud"\ncontent_bucket = "b-1"\nregion = "eu"\nendpont = "http://x"\n');
+    expect(caught(() => readConfig(file)).message).toContain(`endpont is not a setting bt knows in vault 'cloud'`);
+  });
+
   it('a missing file', () => {
     const e = caught(() => readConfig(path.join(tmp, 'does-not-exist.toml')));
     expect(e.message).toContain('does-not-exist.toml');
