@@ -238,7 +238,7 @@ describe('bad input', () => {
   });
 
   describe('vaults', () => {
-    it('unknown vault: recover --list --vault', () => bad(['recover', '--list', '--vault', 'nope'], { match: 'nope' }));
+    it('unknown vault: recover --list --vault', () => bad(['recover', '--list', '--vault', 'nope'], { match: 'nope', code: 5 }));
     it('unknown vault: recover --host-id --vault (on a fresh host)', () => {
       const fresh = makeEnv();
       initConfig(fresh);
@@ -247,8 +247,19 @@ describe('bad input', () => {
       expect(expectCleanError(r, { match: 'nope' })).toEqual([]);
       expect(fingerprint(fresh)).toEqual(before);
     });
-    it('unknown vault: config vault init', () => bad(['config', 'vault', 'init', 'nope'], { match: 'nope' }));
-    it('unknown vault: config vault remove', () => bad(['config', 'vault', 'remove', 'nope'], { match: 'nope' }));
+    it('unknown vault: config vault init', () => bad(['config', 'vault', 'init', 'nope'], { match: 'nope', code: 5 }));
+    it('unknown vault: config vault remove', () => bad(['config', 'vault', 'remove', 'nope'], { match: 'nope', code: 5 }));
+    it('vault init of a path that is a file: "not a directory"', () => {
+      const other = makeEnv();
+      initConfig(other);
+      const file = path.join(other.root, 'afile');
+      fs.writeFileSync(file, 'x');
+      ok(other.run(['config', 'vault', 'add', 'fs', 'f', '--path', file]));
+      const r = other.run(['config', 'vault', 'init', 'f']);
+      expect(r.code).toBe(5);
+      expect(expectCleanError(r, { match: `not a directory` })).toEqual([]);
+      expect(fs.readFileSync(file, 'utf8')).toBe('x');
+    });
     it('vault init whose parent directory is missing', () => {
       const other = makeEnv();
       initConfig(other);

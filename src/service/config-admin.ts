@@ -74,7 +74,7 @@ export function addS3Vault(ctx: Context, name: string, o: S3VaultOptions): void 
 }
 
 export function removeVault(ctx: Context, name: string): void {
-  if (!ctx.config.vaults.some((v) => v.name === name)) throw new NotFoundError(`unknown vault '${name}'`);
+  if (!ctx.config.vaults.some((v) => v.name === name)) throw new VaultError(`unknown vault '${name}'`);
   ctx.saveConfig({ ...ctx.config, vaults: ctx.config.vaults.filter((v) => v.name !== name) });
 }
 

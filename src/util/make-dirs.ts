@@ -16,7 +16,11 @@ export function makeDirs(dir: string | Buffer): void {
     return;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && isDirectory(p)) return;
+    if (code === 'EEXIST') {
+      if (isDirectory(p)) return;
+      // A file in the way: that it "exists" would say nothing useful.
+      throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${p.toString()}'`), { code: 'ENOTDIR', path: p.toString() });
+    }
     const parent = parentOf(p);
     if (code !== 'ENOENT' || parent === null) throw err;
     makeDirs(parent);

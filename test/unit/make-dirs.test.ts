@@ -26,7 +26,7 @@ describe('makeDirs', () => {
   it('fails on a file in the way, with its code', () => {
     const file = path.join(tmp, 'file');
     fs.writeFileSync(file, 'x');
-    expect(() => makeDirs(file)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => makeDirs(file)).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
     expect(() => makeDirs(path.join(file, 'sub'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
   });
 
