@@ -1,14 +1,19 @@
 // The benchmark corpus: a deterministic plan (tree, names, sizes, duplicates) from a seed, written fast with an
 // AES-CTR keystream, and cached in the work dir behind a marker that also holds the SHA-256 of every file.
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { discardDir, formatBytes, log, pool, readChunks, walkFiles } from './util.js';
 
 /** Bump when the plan or the content generator changes, so stale cached corpora are not reused. */
 const GENERATOR_VERSION = 1;
 const CHUNK = 4 << 20;
 const READ_WORKERS = 8;
+/** Paths per fincore call, well below the argument-list limit. */
+const FINCORE_ARGS = 2000;
+const runFile = promisify(execFile);
 const BIG_MIN = 110 << 20;
 const BIG_MAX = 150 << 20;
 /** Cap for the ordinary files so the log-normal tail does not produce extra "big" files. */
@@ -227,4 +232,35 @@ export async function warmCorpus(corpus: Corpus): Promise<void> {
   const buffers = Array.from({ length: READ_WORKERS }, () => Buffer.allocUnsafe(1 << 20));
   await pool(rels, READ_WORKERS, (rel, w) => readChunks(path.join(corpus.dir, rel), buffers[w], () => {}));
   log(`warm-up read of ${formatBytes(corpus.totalBytes)} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * The share of the corpus's bytes in the page cache, from util-linux's
+ * fincore (mincore(2) underneath; it reads nothing), or null without it.
+ * This machine runs DAMON reclaim (kdamond with a `pageout` scheme): file
+ * pages left untouched for some seconds are written out, so a warm-up read
+ * fades within a minute. The log shows the share before and after a tool's
+ * initial backup, so that a round slowed by reads from disk can be told.
+ */
+export async function corpusResidency(corpus: Corpus): Promise<number | null> {
+  const rels = Object.keys(corpus.manifest);
+  let resident = 0;
+  let total = 0;
+  for (let i = 0; i < rels.length; i += FINCORE_ARGS) {
+    const args = ['--bytes', '--noheadings', '--raw', '--output', 'RES,SIZE', ...rels.slice(i, i + FINCORE_ARGS)];
+    let stdout: string;
+    try {
+      ({ stdout } = await runFile('fincore', args, { cwd: corpus.dir, maxBuffer: 64 << 20 }));
+    } catch {
+      return null;
+    }
+    for (const line of stdout.split('\n')) {
+      const [res, size] = line.trim().split(/\s+/).map(Number);
+      if (Number.isFinite(res) && Number.isFinite(size)) {
+        resident += Math.min(res!, size!);
+        total += size!;
+      }
+    }
+  }
+  return total ? resident / total : 1;
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { combine, measure, median, type Measurement } from './measure.js';
 import { verifyRestore, type Verification } from './verify.js';
-import { warmCorpus, type Corpus } from './corpus.js';
+import { corpusResidency, warmCorpus, type Corpus } from './corpus.js';
 import { log, discardDir, walkFiles, formatSeconds, waitForQuietFilesystem } from './util.js';
 
 const run = promisify(execFile);
@@ -183,6 +183,10 @@ async function measureHelp(plan: ToolPlan, ctx: ToolContext): Promise<Measuremen
   return median(runs);
 }
 
+function percent(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
+
 /** All phases for one tool: set-up, initial backup, unchanged re-run, full restore (verified), --help. */
 export async function runTool(plan: ToolPlan, ctx: ToolContext): Promise<ToolResult> {
   await discardDir(ctx.runDir);
@@ -190,10 +194,14 @@ export async function runTool(plan: ToolPlan, ctx: ToolContext): Promise<ToolRes
   const result: ToolResult = { tool: plan.name, version: await versionOf(plan), phases: {}, verification: null, storeBytes: 0 };
   const target = path.join(ctx.runDir, 'restore');
   result.phases.setup = await runPhase(plan, ctx, 'setup', ctx.corpus.dir, target);
-  await warmCorpus(ctx.corpus);
+  // The probe may wait minutes, and a warm-up read fades within one here (see corpusResidency): probe, then warm.
   const probe = await waitForQuietFilesystem(ctx.workdir);
   log(`file creation before ${plan.name}: ${probe.toFixed(0)} us per empty file`);
+  await warmCorpus(ctx.corpus);
+  const before = await corpusResidency(ctx.corpus);
   result.phases.initial = await runPhase(plan, ctx, 'initial', ctx.corpus.dir, target);
+  const after = await corpusResidency(ctx.corpus);
+  if (before !== null && after !== null) log(`corpus in the page cache: ${percent(before)} before ${plan.name}'s initial backup, ${percent(after)} after`);
   result.phases.unchanged = await runPhase(plan, ctx, 'unchanged', ctx.corpus.dir, target);
   result.storeBytes = await dirBytes(plan.storeDir);
   await fsp.mkdir(target, { recursive: true });
