@@ -481,8 +481,14 @@ describe('two hosts sharing one bucket', () => {
     const text = ok(fresh.run(['recover', '--list', '--vault', 'shared'])).stdout;
     for (const h of both) expect(text).toContain(h);
 
-    // and one of them recovers from the shared bucket
-    ok(fresh.run(['recover', '--host-id', hostIdOf(b), '--vault', 'shared']));
+    // and one of them recovers from the shared bucket: the bucket's listing holds the other host's object too,
+    // which is no content of this host and is recorded nowhere; the fresh 'local' holds nothing yet
+    const r = ok(fresh.run(['recover', '--host-id', hostIdOf(b), '--vault', 'shared']));
+    expect(lines(r.stderr)).toEqual(["bt: recover: 4 objects: vault 'local' holds 0, 'shared' 4; the next backup copies what a vault lacks"]);
+    const idsB = [...common, onlyB].map((x) => sha256(x)).sort();
+    expect(withDb(fresh.dbFile, (db) => db.prepare('SELECT id FROM content ORDER BY id').pluck().all())).toEqual(idsB);
+    expect(withDb(fresh.dbFile, (db) => db.prepare('SELECT vault, content_id FROM content_vault ORDER BY content_id').raw().all()))
+      .toEqual(idsB.map((id) => ['shared', id]));
     const target = path.join(fresh.work, 'b-restored');
     ok(fresh.run(['restore', srcB, '--target', target]));
     expect(compareTrees(srcB, target)).toEqual([]);

@@ -282,6 +282,38 @@ export function vaultConformance(h: Harness): void {
       await v.close();
     });
 
+    it('listContent lists every object held after a flush with its size, across pages, and nothing else', async () => {
+      const v = await ready();
+      const listed = async () => {
+        const out: Array<{ id: string; size: number }> = [];
+        for await (const o of v.listContent()) out.push(o);
+        return out.sort((a, b) => a.id.localeCompare(b.id));
+      };
+      expect(await listed()).toEqual([]);
+      const expected = new Map<string, number>();
+      const small = [Buffer.alloc(0), crypto.randomBytes(10), crypto.randomBytes(300_000)];
+      for (const [i, data] of small.entries()) {
+        await v.putContent(sha(data), i % 2 ? { path: writeTemp(data), size: data.length } : { data });
+        expected.set(sha(data), data.length);
+      }
+      await v.putMetadata('host-a', 'host.json', writeTemp(Buffer.from('{}')));
+      await v.flush();
+      const want = () => [...expected].map(([id, size]) => ({ id, size })).sort((a, b) => a.id.localeCompare(b.id));
+      expect(await listed()).toEqual(want());
+
+      // More objects than an S3 listing returns in one page (1,000 keys).
+      for (let i = 0; i < 1005; i += 67) {
+        await Promise.all(Array.from({ length: Math.min(67, 1005 - i) }, async (_, j) => {
+          const data = Buffer.from(`object ${i + j}`);
+          expected.set(sha(data), data.length);
+          await v.putContent(sha(data), { data });
+        }));
+      }
+      await v.flush();
+      expect(await listed()).toEqual(want());
+      await v.close();
+    });
+
     it('a 64 MiB object is put and got with flat memory', async () => {
       const v = await ready();
       const size = 64 * MiB + 777;

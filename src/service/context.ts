@@ -5,8 +5,7 @@ import { Database } from '../db/database.js';
 import { StagingArea } from '../staging/staging-area.js';
 import { isNegation, readBtignore } from '../fsmgr/ignore.js';
 import { acquireLock, type HostLock } from '../fsmgr/lock.js';
-import { createVault } from '../vault/factory.js';
-import type { Vault } from '../vault/vault.js';
+import type { VaultSpec } from '../vault/factory.js';
 import { VaultError } from '../errors.js';
 import type { Reporter } from './reporter.js';
 
@@ -27,7 +26,6 @@ export class Context {
   readonly cwd: string;
   readonly reporter: Reporter;
   private database: Database | null = null;
-  private openVaults: Vault[] | null = null;
   private lock: HostLock | null = null;
 
   private constructor(configFile: string, config: Config, opts: ContextOptions) {
@@ -102,24 +100,11 @@ export class Context {
     return [this.config.base_dir];
   }
 
-  async vault(name: string): Promise<Vault> {
+  /** The configured vault of this name, or an error naming the configured ones. */
+  vaultSpec(name: string): VaultSpec {
     const spec = this.config.vaults.find((v) => v.name === name);
     if (!spec) throw new VaultError(`unknown vault '${name}' (configured: ${this.config.vaults.map((v) => v.name).join(', ') || 'none'})`);
-    return createVault(spec);
-  }
-
-  /** Every configured vault, opened (each must be initialised and writable). */
-  async vaults(): Promise<Vault[]> {
-    if (this.openVaults) return this.openVaults;
-    if (this.config.vaults.length === 0) throw new VaultError(`no vault is configured: add one with 'bt config vault add'`);
-    const out: Vault[] = [];
-    for (const spec of this.config.vaults) {
-      const v = await createVault(spec);
-      await v.open();
-      out.push(v);
-    }
-    this.openVaults = out;
-    return out;
+    return spec;
   }
 
   closeDatabase(): void {
@@ -138,10 +123,9 @@ export class Context {
 
   async close(): Promise<void> {
     try {
-      if (this.openVaults) for (const v of this.openVaults) await v.close();
-    } finally {
       this.database?.close();
       this.database = null;
+    } finally {
       this.lock?.release();
       this.lock = null;
     }

@@ -1,6 +1,6 @@
 import { FileSystemVault } from './fs-vault.js';
 import { s3Location, type S3VaultSpec } from './s3-spec.js';
-import type { ContentSource, Vault, VaultInitOptions } from './vault.js';
+import type { ContentSource, HeldObject, Vault, VaultInitOptions } from './vault.js';
 // Type only: the S3 vault (and with it the AWS SDK) is loaded on first use.
 import type { S3VaultOptions } from './s3-vault.js';
 
@@ -77,6 +77,9 @@ class LazyS3Vault implements Vault {
   }
   async getContent(id: string, outputPath: string | Buffer): Promise<void> {
     return (await this.load()).getContent(id, outputPath);
+  }
+  async *listContent(): AsyncGenerator<HeldObject> {
+    yield* (await this.load()).listContent();
   }
   async putMetadata(hostId: string, name: string, sourcePath: string): Promise<void> {
     return (await this.load()).putMetadata(hostId, name, sourcePath);

@@ -5,8 +5,8 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { VaultError, NotFoundError, describeSystemError } from '../errors.js';
 import { CopyPool, type Copied } from './copy-pool.js';
-import { objectExists, objectPath, renameObjects } from './object-files.js';
-import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault } from './vault.js';
+import { listObjects, objectExists, objectPath, renameObjects } from './object-files.js';
+import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type HeldObject, type Vault } from './vault.js';
 import { pidAlive } from '../util/pid.js';
 import { syncFilesystem } from '../util/sync-fs.js';
 import { makeDirs } from '../util/make-dirs.js';
@@ -289,6 +289,15 @@ export class FileSystemVault implements Vault {
     if (actual !== id) {
       fs.rmSync(outputPath, { force: true });
       throw new VaultError(`vault '${this.name}': object ${id} is corrupt (its bytes hash to ${actual})`);
+    }
+  }
+
+  /** Objects renamed into content/ (flushed); pending temp files are not there yet. */
+  async *listContent(): AsyncGenerator<HeldObject> {
+    try {
+      yield* listObjects(this.contentDir);
+    } catch (err) {
+      throw new VaultError(`vault '${this.name}': cannot list ${this.contentDir}: ${describeSystemError(err)}`, { cause: err });
     }
   }
 

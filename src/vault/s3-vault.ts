@@ -59,7 +59,7 @@ import {
 import { NotFoundError, VaultError, ArchivedObjectError } from '../errors.js';
 import { classifyS3Error, type ClassifiedS3Error, type S3ErrorContext } from './s3-errors.js';
 import { resolveS3Spec, s3Location, type ResolvedS3Spec, type S3VaultSpec } from './s3-spec.js';
-import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type Vault, type VaultInitOptions } from './vault.js';
+import { ContentChangedError, VAULT_FORMAT, VAULT_FORMAT_VERSION, VAULT_MARKER, isContentId, type ContentSource, type HeldObject, type Vault, type VaultInitOptions } from './vault.js';
 import { Semaphore } from '../util/semaphore.js';
 
 export type { S3VaultSpec } from './s3-spec.js';
@@ -521,24 +521,40 @@ export class S3Vault implements Vault {
   async expectPuts(count: number): Promise<void> {
     if (count < 64 || this.listed) return;
     const budget = Math.max(1, Math.floor(count / 4));
-    const prefix = `${this.cfg.contentPrefix}content/`;
     const found = new Map<string, number>();
-    let token: string | undefined;
     let pages = 0;
     try {
-      do {
-        if (++pages > budget || found.size > LISTING_MAX_KEYS) return;
-        const res = await this.request(() => this.client.send(new ListObjectsV2Command({ Bucket: this.content.bucket, Prefix: prefix, ContinuationToken: token })));
-        for (const o of res.Contents ?? []) {
-          const id = o.Key?.slice(prefix.length);
-          if (id && isContentId(id)) found.set(id, o.Size ?? 0);
-        }
-        token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      } while (token);
+      for await (const { objects, more } of this.contentPages()) {
+        for (const o of objects) found.set(o.id, o.size);
+        if (more && (++pages >= budget || found.size > LISTING_MAX_KEYS)) return;
+      }
     } catch {
       return;
     }
     this.listed = found;
+  }
+
+  async *listContent(): AsyncGenerator<HeldObject> {
+    for await (const { objects } of this.contentPages()) yield* objects;
+  }
+
+  /** The content prefix listed a page (up to 1,000 keys) at a time; `more` when another page follows. */
+  private async *contentPages(): AsyncGenerator<{ objects: HeldObject[]; more: boolean }> {
+    const bucket = this.content.bucket;
+    const prefix = `${this.cfg.contentPrefix}content/`;
+    let token: string | undefined;
+    do {
+      const res = await this.call({ what: `list content (${this.url(bucket, prefix)})`, bucket }, () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
+      );
+      const objects: HeldObject[] = [];
+      for (const o of res.Contents ?? []) {
+        const id = o.Key?.slice(prefix.length);
+        if (id && isContentId(id)) objects.push({ id, size: o.Size ?? 0 });
+      }
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+      yield { objects, more: token !== undefined };
+    } while (token);
   }
 
   /** Size of an object, or null when there is none. */

@@ -5,6 +5,12 @@
 /** Bytes to store: either a file on disk, re-read and verified while stored, or a buffer already hashed by the caller. */
 export type ContentSource = { path: Buffer | string; size: number } | { data: Buffer };
 
+/** A content object as a listing of the vault finds it. */
+export interface HeldObject {
+  id: string;
+  size: number;
+}
+
 export interface VaultInitOptions {
   /** Create missing buckets (S3); other kinds ignore it. */
   createBucket?: boolean;
@@ -48,6 +54,15 @@ export interface Vault {
   flush(): Promise<void>;
   /** Stream an object to outputPath, verifying its SHA-256; a mismatch throws. */
   getContent(id: string, outputPath: string | Buffer): Promise<void>;
+  /**
+   * Every content object the vault durably holds, with its size, in no set
+   * order (puts not yet flushed are left out). Streamed, a shard directory
+   * or a page of keys at a time, so that a vault of millions of objects is
+   * never held in memory: it is what the database's records of a vault are
+   * checked against when they may not be true (after `bt recover`). A vault
+   * shared by several hosts lists their objects too. Fails with a VaultError.
+   */
+  listContent(): AsyncIterable<HeldObject>;
 
   putMetadata(hostId: string, name: string, sourcePath: string): Promise<void>;
   /** Metadata file names for a host, sorted ascending. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { objectExists, objectPath, renameObjects } from '../../src/vault/object-files.js';
+import { listObjects, objectExists, objectPath, renameObjects } from '../../src/vault/object-files.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-unit-obj-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -37,5 +37,28 @@ describe('renameObjects', () => {
     expect(() => renameObjects([t0, objectPath(content, first), path.join(tmp, 'b', 'gone'), objectPath(content, second)])).toThrow(/ENOENT/);
     expect(fs.existsSync(objectPath(content, first))).toBe(true);
     expect(fs.existsSync(objectPath(content, second))).toBe(false);
+  });
+});
+
+describe('listObjects', () => {
+  it('lists the objects of every shard with their sizes, and nothing that is no object', () => {
+    const content = path.join(tmp, 'listed', 'content');
+    const ids = ['aa' + '1'.repeat(62), 'aa' + '2'.repeat(62), 'bb' + '3'.repeat(62)];
+    ids.forEach((id, i) => {
+      fs.mkdirSync(path.dirname(objectPath(content, id)), { recursive: true });
+      fs.writeFileSync(objectPath(content, id), 'x'.repeat(i));
+    });
+    fs.writeFileSync(path.join(content, 'aa', 'aa-stray.tmp'), 'not an object');
+    fs.writeFileSync(path.join(content, 'aa', 'cc' + '4'.repeat(62)), 'in the wrong shard: getContent never finds it');
+    fs.mkdirSync(path.join(content, 'bb', 'bb' + '5'.repeat(62))); // a directory named like an object
+    fs.symlinkSync(objectPath(content, ids[0]!), path.join(content, 'bb', 'bb' + '6'.repeat(62)));
+    fs.writeFileSync(path.join(content, 'README'), 'not a shard');
+    fs.mkdirSync(path.join(content, 'zz'));
+    const listed = [...listObjects(content)].sort((a, b) => a.id.localeCompare(b.id));
+    expect(listed).toEqual(ids.map((id, i) => ({ id, size: i })));
+  });
+
+  it('a vault without a content directory holds nothing', () => {
+    expect([...listObjects(path.join(tmp, 'no-such', 'content'))]).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import { typed, withService, type GlobalArgs } from '../run.js';
 import { out, formatBytes, formatDuration } from '../output.js';
 import { displayName } from '../../fsmgr/paths.js';
 import { UsageError } from '../../errors.js';
+import type { HoldingsReport } from '../../service/recover-holdings.js';
 
 export function restoreCommand(y: Argv): Argv {
   return y.command('restore <path>', 'bring back a version of a file, or a directory as it was', (b) =>
@@ -34,7 +35,7 @@ export function recoverCommand(y: Argv): Argv {
         if (a.list && a.hostId) throw new UsageError('--list and --host-id go separately');
         return true;
       }),
-  typed((argv: GlobalArgs & { list: boolean; hostId?: string; vault?: string; at?: string; json: boolean; force: boolean }) => withService(argv, async (svc) => {
+  typed((argv: GlobalArgs & { list: boolean; hostId?: string; vault?: string; at?: string; json: boolean; force: boolean }) => withService(argv, async (svc, reporter) => {
     if (argv.list) {
       const hosts = await svc.listHosts(argv.vault);
       if (argv.json) {
@@ -46,9 +47,20 @@ export function recoverCommand(y: Argv): Argv {
       return;
     }
     const r = await svc.recover({ hostId: argv.hostId!, vault: argv.vault, at: argv.at, force: argv.force });
+    reporter.info(`bt: ${holdingsLine(r.holdings)}`);
     if (!argv.quiet) {
       out(`recovered host ${r.hostId} from vault '${r.vault}' (${r.version}): ${r.snapshots} versions of files in ${r.directories.length} directories`);
       for (const d of r.directories) out(`  ${d}`);
     }
   })));
+}
+
+/** What recover found this machine's vaults to hold, in one line: "recover: 2 objects: vault 'local' holds 0, 'usb' 2; ..." */
+function holdingsLine(h: HoldingsReport): string {
+  const vaults = h.vaults.map((v, i) => `${i === 0 ? 'vault ' : ''}'${v.vault}' ${v.held === null ? `could not be read (${v.error})` : `${i === 0 ? 'holds ' : ''}${v.held}`}`);
+  let line = `recover: ${h.objects} objects: ${vaults.join(', ')}`;
+  if (h.dropped.length) line += ` (${h.dropped.map((n) => `'${n}'`).join(', ')} ${h.dropped.length === 1 ? 'is' : 'are'} not configured here)`;
+  if (h.unheld) line += `; ${h.unheld} held by none of them`;
+  if (h.vaults.some((v) => v.held === null || v.held < h.objects - h.unheld)) line += '; the next backup copies what a vault lacks';
+  return line;
 }
