@@ -145,6 +145,29 @@ describe('bt recover records only what this machine\'s vaults hold', () => {
     expect(recordedIds(fresh, 'usb')).toEqual(OLD_IDS);
     expect(recordedIds(fresh, 'local')).toEqual(OLD_IDS);
   });
+
+  it('a vault unreadable during recovery that is then the only one holding the objects is found to hold them', () => {
+    const old = oldHost();
+    const fresh = makeEnv();
+    initConfig(fresh);
+    ok(fresh.run(['config', 'vault', 'add', 'fs', 'old', '--path', old.env.vaultRoot]));
+    ok(fresh.run(['config', 'vault', 'add', 'fs', 'usb', '--path', old.usb]));
+    const away = `${old.usb}-unplugged`;
+    fs.renameSync(old.usb, away);
+    ok(fresh.run(['recover', '--host-id', old.hostId, '--vault', 'old']));
+    expect(recordedIds(fresh, 'usb')).toEqual([]);
+    // 'old' goes away for good, 'usb' comes back: no other vault is recorded to hold its objects
+    ok(fresh.run(['config', 'vault', 'remove', 'old']));
+    fs.renameSync(away, old.usb);
+    ok(fresh.run(['backup', '-a']));
+    expect(recordedIds(fresh, 'usb')).toEqual(OLD_IDS);
+    expect(falseRecords(fresh)).toEqual([]);
+    // and the next run copies them from it into 'local', without a warning
+    const b = ok(fresh.run(['backup', '-a']));
+    expect(otherWarnings(b.stderr)).toEqual([]);
+    expect(recordedIds(fresh, 'local')).toEqual(OLD_IDS);
+    expect(restoreFromOnly(fresh, 'local', old.src)).toEqual([]);
+  });
 });
 
 describe('bt recover --list with a vault that cannot be read', () => {

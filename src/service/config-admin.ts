@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, NotFoundError, UsageError, VaultError } from '../errors.js';
+import { dropVaultHoldings } from '../db/vault-holdings.js';
 import { STORAGE_CLASSES, configPath, defaultConfig, isBucketName, isUuid, isVaultName, normalisePrefix, writeConfig, type Config, type S3VaultConfig } from '../config/config.js';
 import { createVault } from '../vault/factory.js';
 import type { Context } from './context.js';
@@ -75,6 +76,10 @@ export function addS3Vault(ctx: Context, name: string, o: S3VaultOptions): void 
 
 export function removeVault(ctx: Context, name: string): void {
   if (!ctx.config.vaults.some((v) => v.name === name)) throw new VaultError(`unknown vault '${name}'`);
+  // Its records go too: a vault added later under this name may be another one, which they would credit with
+  // objects it lacks. Added back, the same vault is found to hold them again by catch-up (a stat per object).
+  ctx.takeLock('config vault remove');
+  dropVaultHoldings(ctx.db, name);
   ctx.saveConfig({ ...ctx.config, vaults: ctx.config.vaults.filter((v) => v.name !== name) });
 }
 

@@ -37,8 +37,16 @@ export async function catchUpVault(ctx: Context, vaults: VaultSet, target: Vault
       const missing = ctx.db.contentMissingFrom(target.name, BATCH + skipped.size).filter((m) => !skipped.has(m.id));
       if (!missing.length) break;
       const done: Array<{ id: string; size: number }> = [];
+      const held: Array<{ id: string; size: number }> = [];
       await runPool(missing.slice(0, BATCH), 4, async (m) => {
         if (vaults.down.has(target.name)) return;
+        // The target may hold it without a record (it was removed from the config and added again, or could not
+        // be listed when a host was recovered): then it is recorded, not fetched from another vault to be found
+        // there, nor reported missing on every run when no other vault has it.
+        if (await target.hasContent(m.id, m.size).catch(() => false)) {
+          held.push(m);
+          return;
+        }
         const holders = ctx.db.contentVaults(m.id);
         const sources = vaults.up.filter((v) => v !== target && holders.includes(v.name));
         const tmp = path.join(work, m.id);
@@ -69,11 +77,11 @@ export async function catchUpVault(ctx: Context, vaults: VaultSet, target: Vault
       if (!durable.has(target.name)) break;
       const now = Date.now();
       ctx.db.transaction(() => {
-        for (const m of done) ctx.db.recordContent(m.id, m.size, target.name, now);
+        for (const m of [...done, ...held]) ctx.db.recordContent(m.id, m.size, target.name, now);
       });
       result.copied += done.length;
       result.bytes += done.reduce((a, m) => a + m.size, 0);
-      if (done.length === 0) break;
+      if (done.length === 0 && held.length === 0) break;
     }
   } finally {
     ctx.reporter.progressDone();
