@@ -24,13 +24,21 @@ export function backupCommand(y: Argv): Argv {
   }, { walks: argv.all })));
 }
 
-/** The one line a backup prints. */
+/** The one line a backup prints: what it stored, or what it did instead when nothing was staged. */
 function summaryLine(s: BackupSummary): string {
   const took = formatDuration(s.durationMs);
   if (s.status === 'nothing') return `backup: nothing to back up (${took})`;
+  if (s.files === 0) {
+    // Nothing was staged, and the run only caught up vaults that lacked objects or metadata: counts
+    // of 0 files and 0 B would read as if it had looked at files and found them all stored.
+    const did = s.caughtUp ? `${count(s.caughtUp, 'object')} copied to vaults that lacked them` : s.metadata ? 'metadata sent to the vaults' : '';
+    return `backup: no files staged${did ? `; ${did}` : ''}, ${took}`;
+  }
   const parts = [count(s.files, 'file'), count(s.stored, 'new version')];
   if (s.deleted) parts.push(`${s.deleted} deleted`);
   if (s.failed) parts.push(`${s.failed} failed`);
+  // Staged files found as they were backed up: without this, "1 file, 0 new versions" leaves the reader guessing.
+  if (s.unchanged) parts.push(`${s.unchanged} unchanged`);
   if (s.caughtUp) parts.push(`${count(s.caughtUp, 'object')} copied to vaults that lacked them`);
   parts.push(`${formatBytes(s.bytesNew)} new`, `${formatBytes(s.bytesDedup)} deduplicated`, took);
   return `backup: ${parts.join(', ')}`;
