@@ -199,7 +199,7 @@ describe('versions: modify, status, add, backup, log, restore an old version', (
     expect(ok(env.run(['add', 'sub/f.txt'], { cwd: src })).stdout.trim()).toBe('staged 0 new, 1 modified, 0 deleted (0 unchanged)');
     expect(statusLines(ok(env.run(['dir', 'status'], { cwd: src })).stdout)).toEqual(['A  sub/f.txt']);
     const b = ok(env.run(['backup']));
-    expect(b.stdout).toMatch(/^backup: 1 files, 1 new versions, /);
+    expect(b.stdout).toMatch(/^backup: 1 file, 1 new version, /);
     expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(0);
   });
 
@@ -481,7 +481,7 @@ describe('deletions and backup -a', () => {
     expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(1);
     expect(ok(env.run(['add'], { cwd: src })).stdout.trim()).toBe('staged 0 new, 0 modified, 1 deleted (2 unchanged)');
     const b = ok(env.run(['backup']));
-    expect(b.stdout).toMatch(/^backup: 1 files, 0 new versions, 1 deleted/);
+    expect(b.stdout).toMatch(/^backup: 1 file, 0 new versions, 1 deleted/);
     expect(statusLines(ok(env.run(['dir', 'status'], { cwd: src })).stdout)).toEqual([]);
     expect(statusLines(ok(env.run(['dir', 'status', '--deleted'], { cwd: src })).stdout)).toEqual(['-D doomed.txt']);
     const log = JSON.parse(ok(env.run(['log', path.join(src, 'doomed.txt'), '--json'])).stdout);
@@ -777,7 +777,7 @@ describe('files bt cannot read', () => {
     // once readable, the next backup stores it and exits 0
     fs.chmodSync(path.join(src, 'locked.txt'), 0o644);
     const fixed = ok(env.run(['backup']));
-    expect(fixed.stdout).toMatch(/^backup: 1 files, 1 new versions/);
+    expect(fixed.stdout).toMatch(/^backup: 1 file, 1 new version, /);
     expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(0);
     const log = runLog(env).filter((l) => l.command === 'backup');
     expect(log.some((l) => l.status === 'partial' || (l.failed as number) > 0)).toBe(true);

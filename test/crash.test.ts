@@ -59,7 +59,7 @@ describe('host lock', () => {
     writeLock(env, deadPid());
     const b = ok(env.run(['backup']));
     expect(b.stderr).toContain('stale lock');
-    expect(b.stdout).toMatch(/^backup: 1 files, 1 new versions/);
+    expect(b.stdout).toMatch(/^backup: 1 file, 1 new version, /);
     expect(fs.existsSync(env.lockFile)).toBe(false);
   });
 

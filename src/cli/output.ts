@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Progress, Reporter } from '../service/reporter.js';
 import { displayName } from '../fsmgr/paths.js';
+import { count } from '../util/count.js';
 
 export interface OutputOptions {
   quiet: boolean;
@@ -91,8 +92,9 @@ export class TerminalReporter implements Reporter {
     if (now - this.started < 1000 || now - this.lastDraw < 200) return;
     this.lastDraw = now;
     const secs = (now - this.started) / 1000;
-    const total = p.totalFiles ? `/${p.totalFiles}` : '';
-    const line = `${p.phase}: ${p.files}${total} files, ${formatBytes(p.bytes)}, ${formatBytes(p.bytes / secs)}/s`;
+    // The noun agrees with the number next to it: "1/3 files", "1 file".
+    const files = p.totalFiles ? `${p.files}/${count(p.totalFiles, 'file')}` : count(p.files, 'file');
+    const line = `${p.phase}: ${files}, ${formatBytes(p.bytes)}, ${formatBytes(p.bytes / secs)}/s`;
     process.stderr.write('\r\x1b[K' + line.slice(0, (process.stderr.columns || 80) - 1));
     this.drawn = true;
   }

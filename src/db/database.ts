@@ -390,14 +390,17 @@ export class Database {
    * its version then needs. Rows come as arrays, and only the nanosecond
    * times as BigInts (through text, as they exceed 2^53): building a full
    * SnapshotRow object per file cost a restore of 50,000 files 1.3 s.
+   * `fileRowid` is the file row's rowid: a small integer, unique and stable
+   * while bt runs, by which a restore remembers what it wrote in one bit.
    */
-  *iterRestorableAt(directoryId: string, at: number): Generator<{ name: Buffer; version: RestorableVersion }> {
+  *iterRestorableAt(directoryId: string, at: number): Generator<{ fileRowid: number; name: Buffer; version: RestorableVersion }> {
     const stmt = this.db.prepare(`
-      SELECT f.name, s.content_id, s.size, s.mode, s.uid, s.gid, CAST(s.atime_ns AS TEXT), CAST(s.mtime_ns AS TEXT), s.file_type, s.link_target
+      SELECT f.name, s.content_id, s.size, s.mode, s.uid, s.gid, CAST(s.atime_ns AS TEXT), CAST(s.mtime_ns AS TEXT), s.file_type, s.link_target, f.rowid
       FROM file f JOIN file_snapshot s ON s.rowid = (${VERSION_AT})
       WHERE f.directory_id = ? AND s.deleted = 0`).raw(true);
     for (const r of stmt.iterate(at, directoryId) as Iterable<unknown[]>) {
       yield {
+        fileRowid: r[10] as number,
         name: r[0] as Buffer,
         version: {
           contentId: (r[1] as string | null) ?? null,

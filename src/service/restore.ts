@@ -13,6 +13,8 @@ import { syncFilesystem } from '../util/sync-fs.js';
 import { isoFromMs, parseAt } from './time.js';
 import { makeDirs } from '../util/make-dirs.js';
 import { spreadDirectories } from './spread.js';
+import { RestoreUndo, describeUndo, type UndoOutcome, type UndoRow } from './restore-undo.js';
+import { count } from '../util/count.js';
 
 export interface RestoreOptions {
   checksum?: string;
@@ -117,6 +119,8 @@ interface Writer {
   ownershipWarned: boolean;
   /** Directories known to exist (latin1 keys map bytes one to one), so that a tree of many files costs one mkdir per directory. */
   madeDirs: Set<string>;
+  /** What this run created, for taking a failed restore back. */
+  undo: RestoreUndo;
   warn(msg: string): void;
 }
 
@@ -144,35 +148,41 @@ function applyMetadata(w: Writer, p: Buffer, s: RestorableVersion): void {
 const TMP_PREFIX = `${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
 let tmpSeq = 0;
 
-/** Write one version at `dest`: temp file, verified content, metadata, rename. */
-async function writeVersion(w: Writer, s: RestorableVersion, dest: Buffer): Promise<void> {
+/** Write one version at `dest`: temp file, verified content, metadata, rename. True when it replaced an existing file. */
+async function writeVersion(w: Writer, s: RestorableVersion, dest: Buffer): Promise<boolean> {
   const slash = dest.lastIndexOf(0x2f);
   const dirBuf = slash > 0 ? dest.subarray(0, slash) : Buffer.from('/');
   const tmpPath = joinBytes(dirBuf, Buffer.from(`.bt-tmp-${TMP_PREFIX}-${tmpSeq++}.restore`));
   const dirKey = dirBuf.toString('latin1');
   if (!w.madeDirs.has(dirKey)) {
-    makeRestoreDirs(dirBuf);
+    makeRestoreDirs(dirBuf, w.undo.dirs);
     w.madeDirs.add(dirKey);
   }
   try {
     if (s.fileType === 'symlink') fs.symlinkSync(s.linkTarget!, tmpPath);
     else await w.reader.fetch(s.contentId!, tmpPath);
     if (!w.opts.contentOnly) applyMetadata(w, tmpPath, s);
+    // Looked at again just before the rename, which replaces without asking: a file that appeared since
+    // the check before the restore is not replaced without --overwrite, and the undo of a failed restore
+    // must know which files it replaced (those it leaves) from those it created (those it removes).
+    const replacing = exists(dest);
+    if (replacing && !w.opts.overwrite) throw new UsageError(`${displayName(dest)} exists: use --overwrite to replace it`);
     fs.renameSync(tmpPath, dest);
+    return replacing;
   } catch (err) {
     fs.rmSync(tmpPath, { force: true });
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOSPC' || code === 'EDQUOT') throw new IoError(`no space left on device while restoring ${displayName(dest)} (nothing was written)`, { cause: err });
+    if (code === 'ENOSPC' || code === 'EDQUOT') throw new IoError(`no space left on device while restoring ${displayName(dest)}`, { cause: err });
     if (err instanceof BtError) throw err;
     if (code) throw new IoError(`cannot restore ${displayName(dest)}: ${describeSystemError(err)}`, { cause: err });
     throw err;
   }
 }
 
-/** The directories a restore writes into, or one line naming the one that cannot be made. */
-function makeRestoreDirs(dir: Buffer): void {
+/** The directories a restore writes into (those it makes go into `made`), or one line naming the one that cannot be made. */
+function makeRestoreDirs(dir: Buffer, made: Buffer[]): void {
   try {
-    makeDirs(dir);
+    makeDirs(dir, made);
   } catch (err) {
     if (!(err as NodeJS.ErrnoException).code) throw err;
     throw new IoError(`cannot create directory ${displayName(dir)}: ${describeSystemError(err)}`, { cause: err });
@@ -218,6 +228,11 @@ class TargetFlush {
   private async flush(): Promise<void> {
     const why = await syncFilesystem(this.target);
     if (why) this.failed ??= why;
+  }
+
+  /** Wait for a running flush to end, whatever it found: the restore has failed already. */
+  async settle(): Promise<void> {
+    await this.running?.catch(() => undefined);
   }
 
   /** Wait for a running flush, flush once more, and throw if any flush failed. */
@@ -267,7 +282,8 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
   const dirRoot = Buffer.from(loc.directory.path);
   const file = loc.rel.length ? ctx.db.findFile(loc.directory.id, loc.rel) : null;
   const target = opts.target !== undefined ? ctx.resolve(opts.target) : undefined;
-  const writer: Writer = { reader, opts, ownershipWarned: false, madeDirs: new Set(), warn: (m) => ctx.reporter.warn(m) };
+  const undo = new RestoreUndo();
+  const writer: Writer = { reader, opts, ownershipWarned: false, madeDirs: new Set(), undo, warn: (m) => ctx.reporter.warn(m) };
   ctx.takeLock('restore');
 
   if (file) {
@@ -277,7 +293,10 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
     const checksum = checksumOf(s);
     const dest = target !== undefined ? joinBytes(Buffer.from(target), loc.rel) : Buffer.concat([joinBytes(dirRoot, loc.rel), Buffer.from('.' + checksum.slice(0, 12))]);
     if (exists(dest) && !opts.overwrite) throw new UsageError(`${displayName(dest)} exists: use --overwrite to replace it`);
-    await writeVersion(writer, s, dest);
+    // A file that failed left no temp file behind; the directories made for it go too.
+    await writeVersion(writer, s, dest).catch((err: unknown) => {
+      throw undone(err, () => undo.undo([]));
+    });
     // Any path on the same filesystem will do for syncfs; the destination's name may not be valid UTF-8.
     await new TargetFlush(target ?? loc.directory.path).finish();
     return { kind: 'file', files: 1, bytes: s.size, destination: dest, checksum, durationMs: Date.now() - started };
@@ -320,30 +339,37 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
   }
   if (target === undefined) throw new UsageError(`restoring a directory needs --target DIR`);
   if (clash) throw new UsageError(`${displayName(clash)} exists: use --overwrite to replace files in ${target}`);
-  const jobs = spreadDirectories((function* () {
+  // Read twice when the restore fails: once to restore, once more for the undo to find what it wrote.
+  const rows = function* (): Generator<UndoRow> {
     for (const x of ctx.db.iterRestorableAt(loc.directory.id, at)) {
-      if (isAtOrBelow(x.name, loc.rel)) yield { s: x.version, dest: joinBytes(targetBuf, x.name) };
+      if (isAtOrBelow(x.name, loc.rel)) yield { fileRowid: x.fileRowid, s: x.version, dest: joinBytes(targetBuf, x.name) };
     }
-  })(), SPREAD_WINDOW);
-  makeRestoreDirs(Buffer.from(target));
+  };
   let done = 0;
   let bytes = 0;
   const archived: ArchivedObjectError[] = [];
   const flusher = new TargetFlush(target);
-  await runPool(jobs, CONCURRENCY, async (j) => {
-    try {
-      await writeVersion(writer, j.s, j.dest);
-    } catch (err) {
-      // Archived objects are collected so that one run names every object to bring back.
-      if (!(err instanceof ArchivedObjectError)) throw err;
-      archived.push(err);
-      return;
-    }
-    done++;
-    bytes += j.s.size;
-    flusher.wrote(j.s.size);
-    ctx.reporter.progress({ phase: 'restore', files: done, bytes, totalFiles: live });
-  }).finally(() => ctx.reporter.progressDone());
+  try {
+    makeRestoreDirs(Buffer.from(target), undo.dirs);
+    await runPool(spreadDirectories(rows(), SPREAD_WINDOW), CONCURRENCY, async (j) => {
+      try {
+        undo.placed(j.fileRowid, await writeVersion(writer, j.s, j.dest));
+      } catch (err) {
+        // Archived objects are collected so that one run names every object to bring back.
+        if (!(err instanceof ArchivedObjectError)) throw err;
+        archived.push(err);
+        return;
+      }
+      done++;
+      bytes += j.s.size;
+      flusher.wrote(j.s.size);
+      ctx.reporter.progress({ phase: 'restore', files: done, bytes, totalFiles: live });
+    }).finally(() => ctx.reporter.progressDone());
+  } catch (err) {
+    // Every write has ended (runPool waits for those in flight): take back what this run created.
+    await flusher.settle();
+    throw undone(err, () => undo.undo(rows()));
+  }
   await flusher.finish();
   if (archived.length) {
     const seen = new Set<string>();
@@ -351,7 +377,21 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
       seen.add(a.key);
       ctx.reporter.warn(`in an archive storage class, restore it first: ${a.restoreCommand}`);
     }
-    throw new VaultError(`${seen.size} object(s) are in an archive storage class and must be restored first (commands above); ${done} files were restored, run bt restore again with --overwrite once the archive restores complete`);
+    throw new VaultError(`${count(seen.size, 'object is', 'objects are')} in an archive storage class and must be restored first (commands above); ${count(done, 'file was', 'files were')} restored, run bt restore again with --overwrite once the archive restores complete`);
   }
   return { kind: 'directory', files: done, bytes, destination: targetBuf, checksum: null, durationMs: Date.now() - started };
+}
+
+/** Undo a failed restore; its error, with what the undo left said after it in the same line and exit code. */
+function undone(err: unknown, undo: () => UndoOutcome): unknown {
+  let outcome: string;
+  try {
+    outcome = describeUndo(undo());
+  } catch (undoErr) {
+    // Only reading the files again can fail here (each removal answers for itself).
+    outcome = `what it wrote could not be removed: ${(undoErr as Error).message}`;
+  }
+  // Not a BtError: a bug, reported as such; the undo has run all the same.
+  if (!(err instanceof BtError)) return err;
+  return new BtError(`${err.message}; ${outcome}`, err.exitCode, { cause: err });
 }

@@ -8,6 +8,7 @@ import { runPool } from './pool.js';
 import { VaultSet } from './vault-set.js';
 import { uploadMetadata } from './metadata.js';
 import { makeDirs } from '../util/make-dirs.js';
+import { count } from '../util/count.js';
 
 function VaultSetOpen(ctx: Context, required?: string): Promise<VaultSet> {
   return VaultSet.open(ctx.config.vaults, ctx.reporter, required);
@@ -88,7 +89,7 @@ export async function catchUpVault(ctx: Context, vaults: VaultSet, target: Vault
     fs.rmSync(work, { recursive: true, force: true });
     skipped = new Set();
   }
-  if (result.unavailable) ctx.reporter.warn(`vault '${target.name}': ${result.unavailable} object(s) could not be read from any other vault`);
+  if (result.unavailable) ctx.reporter.warn(`vault '${target.name}': ${count(result.unavailable, 'object')} could not be read from any other vault`);
   return result;
 }
 

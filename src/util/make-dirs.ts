@@ -8,11 +8,14 @@ const SLASH = 0x2f;
  * forever where mkdir keeps failing with ENOENT under a parent that exists
  * (under /proc, for one), so that a mistyped --target or vault path hung bt
  * without a word. Here each level is tried once and its error thrown.
+ * `made`, when given, receives each directory this call created, parents
+ * first (a restore that fails removes them again).
  */
-export function makeDirs(dir: string | Buffer): void {
+export function makeDirs(dir: string | Buffer, made?: Buffer[]): void {
   const p = typeof dir === 'string' ? Buffer.from(dir) : dir;
   try {
     fs.mkdirSync(p);
+    made?.push(Buffer.from(p));
     return;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -23,10 +26,11 @@ export function makeDirs(dir: string | Buffer): void {
     }
     const parent = parentOf(p);
     if (code !== 'ENOENT' || parent === null) throw err;
-    makeDirs(parent);
+    makeDirs(parent, made);
   }
   try {
     fs.mkdirSync(p);
+    made?.push(Buffer.from(p));
   } catch (err) {
     // Made meanwhile by someone else: as good as made here.
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !isDirectory(p)) throw err;

@@ -17,6 +17,16 @@ describe('makeDirs', () => {
     expect(fs.readdirSync(path.join(tmp, 'a'))).toEqual(['b']);
   });
 
+  it('reports the directories it created, parents first, and none that were there', () => {
+    fs.mkdirSync(path.join(tmp, 'have'));
+    const made: Buffer[] = [];
+    makeDirs(path.join(tmp, 'have', 'x', 'y'), made);
+    expect(made.map(String)).toEqual([path.join(tmp, 'have', 'x'), path.join(tmp, 'have', 'x', 'y')]);
+    const again: Buffer[] = [];
+    makeDirs(path.join(tmp, 'have', 'x', 'y'), again);
+    expect(again).toEqual([]);
+  });
+
   it('takes byte paths that are not UTF-8', () => {
     const name = Buffer.concat([Buffer.from(path.join(tmp, 'bytes') + '/'), Buffer.from([0xff, 0xfe]), Buffer.from('/x')]);
     makeDirs(name);

@@ -3,6 +3,7 @@ import { typed, withService, type GlobalArgs } from '../run.js';
 import { out, write, formatTime, showPath } from '../output.js';
 import type { StatusEntry } from '../../service/status.js';
 import { displayName, jsonName } from '../../fsmgr/paths.js';
+import { count } from '../../util/count.js';
 
 const CODES: Record<string, string> = { staged: 'A ', modified: ' M', untracked: '??', deleted: ' D', backed_up: '  ' };
 
@@ -32,7 +33,7 @@ export function dirCommand(y: Argv): Argv {
           out(JSON.stringify(dirs.map((d) => ({ path: d.path, files: d.files, last_backup_at: d.lastBackupAt ? new Date(d.lastBackupAt).toISOString() : null }))));
           return;
         }
-        for (const d of dirs) out(`${d.path}\t${d.files} files\t${d.lastBackupAt ? 'last backup ' + formatTime(d.lastBackupAt) : 'never backed up'}`);
+        for (const d of dirs) out(`${d.path}\t${count(d.files, 'file')}\t${d.lastBackupAt ? 'last backup ' + formatTime(d.lastBackupAt) : 'never backed up'}`);
       })))
     .command('remove <path>', 'stop tracking a directory (its history stays restorable)', (b) => b.positional('path', { type: 'string', demandOption: true }),
       typed((argv: GlobalArgs & { path: string }) => withService(argv, (svc) => {

@@ -4,6 +4,7 @@ import { out, formatBytes, formatDuration } from '../output.js';
 import { displayName } from '../../fsmgr/paths.js';
 import { UsageError } from '../../errors.js';
 import type { HoldingsReport } from '../../service/recover-holdings.js';
+import { count } from '../../util/count.js';
 
 export function restoreCommand(y: Argv): Argv {
   return y.command('restore <path>', 'bring back a version of a file, or a directory as it was', (b) =>
@@ -18,7 +19,7 @@ export function restoreCommand(y: Argv): Argv {
     const r = await svc.restore(argv.path, { checksum: argv.checksum, at: argv.at, contentOnly: argv.contentOnly, target: argv.target, overwrite: argv.overwrite });
     if (argv.quiet) return;
     if (r.kind === 'file') out(`restored ${displayName(r.destination)} (${r.checksum!.slice(0, 12)}, ${formatBytes(r.bytes)})`);
-    else out(`restored ${r.files} files (${formatBytes(r.bytes)}) into ${displayName(r.destination)} in ${formatDuration(r.durationMs)}`);
+    else out(`restored ${count(r.files, 'file')} (${formatBytes(r.bytes)}) into ${displayName(r.destination)} in ${formatDuration(r.durationMs)}`);
   })));
 }
 
@@ -49,7 +50,7 @@ export function recoverCommand(y: Argv): Argv {
     const r = await svc.recover({ hostId: argv.hostId!, vault: argv.vault, at: argv.at, force: argv.force });
     reporter.info(`bt: ${holdingsLine(r.holdings)}`);
     if (!argv.quiet) {
-      out(`recovered host ${r.hostId} from vault '${r.vault}' (${r.version}): ${r.snapshots} versions of files in ${r.directories.length} directories`);
+      out(`recovered host ${r.hostId} from vault '${r.vault}' (${r.version}): ${count(r.snapshots, 'version')} of files in ${count(r.directories.length, 'directory', 'directories')}`);
       for (const d of r.directories) out(`  ${d}`);
     }
   })));
