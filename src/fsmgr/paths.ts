@@ -78,9 +78,14 @@ export function displayName(buf: Buffer): string {
   return out + '"';
 }
 
-/** The text form used in JSON: the name itself when it is UTF-8, otherwise its quoted form. */
+/**
+ * The text form used in JSON: the name itself when it is UTF-8 and does not
+ * begin with a double quote, otherwise its quoted form, which always does. So
+ * a JSON path beginning with `"` is always quoted and every path reads back to
+ * one name: `bad<0xff>name` and a file literally named `"bad\377name"` differ.
+ */
 export function jsonName(buf: Buffer): string {
-  return isValidUtf8(buf) ? buf.toString('utf8') : displayName(buf);
+  return isValidUtf8(buf) && buf[0] !== 0x22 ? buf.toString('utf8') : displayName(buf);
 }
 
 /** True when `child` equals `parent` or lies below it (both absolute, normalised). */

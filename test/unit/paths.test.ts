@@ -48,6 +48,13 @@ describe('jsonName', () => {
     expect(jsonName(b('ü'))).toBe('ü');
     expect(jsonName(b('x', [0xff]))).toBe('"x\\377"');
   });
+  it('quotes a UTF-8 name that begins with a double quote, so that no two names share a JSON path', () => {
+    expect(jsonName(b('"x\\377"'))).toBe('"\\"x\\\\377\\""');
+    expect(jsonName(b('"'))).toBe('"\\""');
+    expect(jsonName(b('a"b'))).toBe('a"b');
+    const names = [b('x', [0xff]), b('"x\\377"'), b('x\\377'), b('"'), b('\\"')];
+    expect(new Set(names.map(jsonName)).size).toBe(names.length);
+  });
 });
 
 describe('byte paths', () => {
