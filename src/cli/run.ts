@@ -26,7 +26,7 @@ export async function withService(
   const { BtService } = await import('../service/bt-service.js');
   const { BtError, ExitCode } = await import('../errors.js');
   const reporter = new TerminalReporter(outputOptions(argv));
-  const svc = await BtService.open({ env: process.env, cwd: process.cwd(), reporter });
+  const svc = await BtService.open({ env: process.env, reporter });
   const command = (argv._ ?? []).map(String).join(' ');
   let code = 0;
   try {

@@ -2,7 +2,7 @@ import { joinBytes, displayName, isAtOrBelow } from '../fsmgr/paths.js';
 import type { StagedEntry } from '../staging/staging-area.js';
 import type { DirectoryRow } from '../db/types.js';
 import type { Context } from './context.js';
-import { locate, requireExisting } from './locate.js';
+import { locate, requireExisting, type PathArg } from './locate.js';
 import { scanDirectory } from './scan.js';
 
 export interface StageCounts {
@@ -57,7 +57,7 @@ export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buf
 }
 
 /** `bt add PATH...`: stage new, modified and deleted files below each path. */
-export async function stagePaths(ctx: Context, paths: string[]): Promise<StageCounts> {
+export async function stagePaths(ctx: Context, paths: PathArg[]): Promise<StageCounts> {
   const targets = paths.map((p) => {
     const loc = locate(ctx, p, 'add');
     const tracked = loc.rel.length > 0 && ctx.db.findFile(loc.directory.id, loc.rel);

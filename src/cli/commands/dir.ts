@@ -41,7 +41,7 @@ export function dirCommand(y: Argv): Argv {
         .option('exit-code', { type: 'boolean', default: false, describe: 'exit 1 when anything is not backed up' }),
     typed((argv: GlobalArgs & { path: string; all: boolean; deleted: boolean; json: boolean; exitCode: boolean }) => withService(argv, async (svc) => {
       const listed = (f: StatusEntry) => (f.state === 'backed_up' ? argv.all : f.state === 'deleted' ? argv.deleted : true);
-      const cwd = process.cwd();
+      const cwd = svc.cwd;
       let directory = '';
       let first = true;
       // Printed as found, so that a status of a large tree holds no line per file; the JSON is
