@@ -48,6 +48,8 @@ export interface BtEnv {
   /** When set, bt runs as this user (used as root to make permission checks bite). */
   user?: { uid: number; gid: number };
   run(args: string[], opts?: RunOptions): RunResult;
+  /** As run, with arguments (and a working directory) given as bytes, which child_process cannot pass. */
+  runBytes(args: PathLike[], opts?: RunOptions & { cwdBytes?: PathLike }): RunResult;
   spawn(args: string[], opts?: RunOptions): ChildProcess;
   /** Give the whole environment to `user` (no-op without one). */
   chownAll(): void;
@@ -109,6 +111,19 @@ export function makeEnv(opts: { user?: { uid: number; gid: number }; env?: Recor
       if (r.error) throw r.error;
       return { code: r.status, signal: r.signal, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBuf: r.stdout };
     },
+    runBytes(args, o = {}) {
+      // child_process takes text arguments only: a shell rebuilds each argument from printf's octal escapes and
+      // execs node as bin/bt would, so that bt sees the bytes in its argv and /proc/self/cmdline.
+      const script = [
+        'node=$1 bt=$2; set --',
+        ...(o.cwdBytes !== undefined ? [`a=$(printf '${octal(o.cwdBytes)}.'); cd "\${a%.}" || exit 99`] : []),
+        ...args.map((a) => `a=$(printf '${octal(a)}.'); set -- "$@" "\${a%.}"`),
+        'exec "$node" "$bt" "$@"',
+      ].join('\n');
+      const r = spawnSync('/bin/sh', ['-c', script, 'sh', process.execPath, BT], { ...spawnOpts(o), input: o.input, timeout: 110_000, maxBuffer: 64 << 20 });
+      if (r.error) throw r.error;
+      return { code: r.status, signal: r.signal, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBuf: r.stdout };
+    },
     spawn(args, o = {}) {
       return spawn(process.execPath, [BT, ...args], { ...spawnOpts(o), stdio: ['ignore', 'pipe', 'pipe'] });
     },
@@ -121,6 +136,11 @@ export function makeEnv(opts: { user?: { uid: number; gid: number }; env?: Recor
     },
   };
   return self;
+}
+
+/** Every byte as a printf octal escape (the trailing '.' the caller adds keeps a trailing newline from $(...)). */
+function octal(p: PathLike): string {
+  return [...(Buffer.isBuffer(p) ? p : Buffer.from(p))].map((b) => '\\' + b.toString(8).padStart(3, '0')).join('');
 }
 
 /** Whether bt can run as that user here (its checkout and node must be readable by it). */

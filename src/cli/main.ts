@@ -6,6 +6,7 @@ import { addCommand, backupCommand, vaultCommand } from './commands/backup.js';
 import { logCommand } from './commands/log.js';
 import { restoreCommand, recoverCommand } from './commands/restore.js';
 import { VERSION } from './version.js';
+import { showArguments, withStandIns } from './raw-args.js';
 
 export function reportError(err: unknown, verbose: boolean): number {
   if (err instanceof BtError) {
@@ -39,7 +40,8 @@ export async function main(args: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(128 + 13);
     crash(err);
   });
-  let parser: Argv = yargs(args)
+  // Arguments that are not UTF-8 go to yargs as stand-ins, so that a handler can have their bytes.
+  let parser: Argv = yargs(withStandIns(args))
     .scriptName('bt')
     .usage('bt: content-addressed personal backups\n\nUsage: bt <command> [options]')
     .version(VERSION)
@@ -57,7 +59,7 @@ export async function main(args: string[]): Promise<void> {
     .exitProcess(false)
     .fail((msg, err) => {
       // Throwing stops yargs before any handler runs; main prints the one line.
-      throw err ?? new UsageError(msg.replace(/\s*\n\s*/g, ' '));
+      throw err ?? new UsageError(showArguments(msg.replace(/\s*\n\s*/g, ' ')));
     });
   for (const add of [addCommand, backupCommand, logCommand, restoreCommand, recoverCommand, vaultCommand]) parser = add(parser);
   try {

@@ -33,10 +33,10 @@ export function formatTime(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
-/** A path below `root` shown relative to the working directory, byte-exact and quoted when needed. */
-export function showPath(root: string, rel: Buffer, cwd: string): string {
+/** A path below `root` shown relative to the working directory (its bytes), byte-exact and quoted when needed. */
+export function showPath(root: string, rel: Buffer, cwd: Buffer): string {
   const abs = Buffer.concat([Buffer.from(root === '/' ? '' : root, 'utf8'), Buffer.from('/'), rel]).toString('latin1');
-  const r = path.relative(Buffer.from(cwd, 'utf8').toString('latin1'), abs);
+  const r = path.relative(cwd.toString('latin1'), abs);
   return displayName(Buffer.from(r || '.', 'latin1'));
 }
 

@@ -1,5 +1,6 @@
 import type { BtService } from '../service/bt-service.js';
 import { TerminalReporter, type OutputOptions } from './output.js';
+import { argumentValues } from './raw-args.js';
 
 export interface GlobalArgs {
   quiet?: boolean;
@@ -26,7 +27,7 @@ export async function withService(
   const { BtService } = await import('../service/bt-service.js');
   const { BtError, ExitCode } = await import('../errors.js');
   const reporter = new TerminalReporter(outputOptions(argv));
-  const svc = await BtService.open({ env: process.env, cwd: process.cwd(), reporter });
+  const svc = await BtService.open({ env: process.env, reporter });
   const command = (argv._ ?? []).map(String).join(' ');
   let code = 0;
   try {
@@ -41,9 +42,13 @@ export async function withService(
   process.exitCode = code;
 }
 
-/** yargs' inferred argument types do not follow our builders; handlers state the shape they read. */
-export function typed<T>(fn: (argv: T) => unknown): (argv: unknown) => Promise<void> {
+/**
+ * yargs' inferred argument types do not follow our builders; handlers state the shape they read.
+ * `paths` names the arguments that are paths: one that is not UTF-8 reaches the handler as its
+ * bytes (a Buffer); any other argument that is not is refused.
+ */
+export function typed<T>(fn: (argv: T) => unknown, paths: readonly string[] = []): (argv: unknown) => Promise<void> {
   return async (argv) => {
-    await fn(argv as T);
+    await fn(argumentValues(argv as Record<string, unknown>, paths) as T);
   };
 }

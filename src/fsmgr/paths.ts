@@ -1,6 +1,9 @@
 // File names are whatever bytes Linux allows, so paths inside a tracked
 // directory are handled as Buffers end to end and only turned into text for
-// display. Tracked directory roots come from argv and are plain strings.
+// display. Tracked directory roots are text (valid UTF-8); a path the user
+// names may be either.
+
+import path from 'node:path';
 
 const SLASH = 0x2f;
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -78,9 +81,14 @@ export function displayName(buf: Buffer): string {
   return out + '"';
 }
 
-/** The text form used in JSON: the name itself when it is UTF-8, otherwise its quoted form. */
+/**
+ * The text form used in JSON: the name itself when it is UTF-8 and does not
+ * begin with a double quote, otherwise its quoted form, which always does. So
+ * a JSON path beginning with `"` is always quoted and every path reads back to
+ * one name: `bad<0xff>name` and a file literally named `"bad\377name"` differ.
+ */
 export function jsonName(buf: Buffer): string {
-  return isValidUtf8(buf) ? buf.toString('utf8') : displayName(buf);
+  return isValidUtf8(buf) && buf[0] !== 0x22 ? buf.toString('utf8') : displayName(buf);
 }
 
 /** True when `child` equals `parent` or lies below it (both absolute, normalised). */
@@ -89,9 +97,39 @@ export function isWithin(parent: string, child: string): boolean {
   return child === parent || child.startsWith(parent + '/');
 }
 
-/** The relative path of `child` below `parent` as bytes ("" for the root itself). */
-export function relativeBytes(parent: string, child: string): Buffer {
-  if (child === parent) return Buffer.alloc(0);
-  const start = parent === '/' ? 1 : parent.length + 1;
-  return Buffer.from(child.slice(start));
+/** The relative path of `child` (at or below the directory `parent`) as bytes ("" for the directory itself). */
+export function relativeBytes(parent: string, child: Buffer): Buffer {
+  const length = Buffer.byteLength(parent);
+  if (child.length <= length) return Buffer.alloc(0);
+  return child.subarray(parent === '/' ? 1 : length + 1);
+}
+
+// Node's path functions take text. latin1 maps each byte to one character and
+// back, and they look at no character but '/' and '.', so through latin1 they
+// work on bytes: a name that is not UTF-8 keeps its bytes.
+const asText = (b: Buffer) => b.toString('latin1');
+const asBytes = (s: string) => Buffer.from(s, 'latin1');
+
+/** `p` made absolute against the directory `cwd` and normalised ('.', '..', repeated slashes), as bytes. */
+export function resolveBytes(cwd: Buffer, p: string | Buffer): Buffer {
+  return asBytes(path.posix.resolve(asText(cwd), asText(Buffer.isBuffer(p) ? p : Buffer.from(p))));
+}
+
+export function dirnameBytes(p: Buffer): Buffer {
+  return asBytes(path.posix.dirname(asText(p)));
+}
+
+export function basenameBytes(p: Buffer): Buffer {
+  return asBytes(path.posix.basename(asText(p)));
+}
+
+/**
+ * The longest part of the absolute path `p` that ends at a '/' (or is all of
+ * it) and is valid UTF-8, as text. A directory whose path is text (a tracked
+ * one) holds `p` exactly when it holds this part.
+ */
+export function textAncestor(p: Buffer): string {
+  let end = p.length;
+  while (end > 0 && !isValidUtf8(p.subarray(0, end))) end = Math.max(p.lastIndexOf(SLASH, end - 1), 0);
+  return end === 0 ? '/' : p.subarray(0, end).toString('utf8');
 }

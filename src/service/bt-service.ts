@@ -9,6 +9,7 @@ import { restore, type RestoreOptions } from './restore.js';
 import { listHosts, recoverHost } from './recover.js';
 import { appendRunLog } from './runlog.js';
 import { syncVaults } from './sync.js';
+import type { PathArg } from './locate.js';
 
 /** The orchestration layer the CLI talks to: one instance per command run. */
 export class BtService {
@@ -27,18 +28,23 @@ export class BtService {
     return this.ctx.configFile;
   }
 
-  addDirectory(p: string) {
+  /** The working directory, as bytes. */
+  get cwd(): Buffer {
+    return this.ctx.cwd;
+  }
+
+  addDirectory(p: PathArg) {
     this.ctx.takeLock('dir init');
     return addDirectory(this.ctx, p);
   }
-  removeDirectory(p: string) {
+  removeDirectory(p: PathArg) {
     this.ctx.takeLock('dir remove');
     return removeDirectory(this.ctx, p);
   }
   listDirectories() {
     return listDirectories(this.ctx);
   }
-  async stage(paths: string[]) {
+  async stage(paths: PathArg[]) {
     this.ctx.takeLock('add');
     const counts = await stagePaths(this.ctx, paths);
     this.ctx.runDetails = { ...counts };
@@ -47,13 +53,13 @@ export class BtService {
   backup(opts: { all: boolean }) {
     return runBackup(this.ctx, opts);
   }
-  status(p: string | undefined, sink: StatusSink) {
+  status(p: PathArg | undefined, sink: StatusSink) {
     return getStatus(this.ctx, p, sink);
   }
-  history(p: string) {
+  history(p: PathArg) {
     return getFileHistory(this.ctx, p);
   }
-  async restore(p: string, opts: RestoreOptions) {
+  async restore(p: PathArg, opts: RestoreOptions) {
     const r = await restore(this.ctx, p, opts);
     this.ctx.runDetails = { kind: r.kind, files: r.files, bytes: r.bytes };
     return r;
@@ -64,7 +70,7 @@ export class BtService {
   recover(opts: { hostId: string; vault?: string; at?: string; force: boolean }) {
     return recoverHost(this.ctx, opts);
   }
-  addFsVault(name: string, dir: string) {
+  addFsVault(name: string, dir: PathArg) {
     addFsVault(this.ctx, name, dir);
   }
   addS3Vault(name: string, o: S3VaultOptions) {

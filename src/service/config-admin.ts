@@ -4,7 +4,9 @@ import { ConfigError, NotFoundError, UsageError, VaultError } from '../errors.js
 import { dropVaultHoldings } from '../db/vault-holdings.js';
 import { STORAGE_CLASSES, configPath, defaultConfig, isBucketName, isUuid, isVaultName, normalisePrefix, writeConfig, type Config, type S3VaultConfig } from '../config/config.js';
 import { createVault } from '../vault/factory.js';
+import { displayName, isValidUtf8 } from '../fsmgr/paths.js';
 import type { Context } from './context.js';
+import type { PathArg } from './locate.js';
 
 /** `bt config init`: write a fresh config and initialise its local vault. */
 export async function initConfig(env: NodeJS.ProcessEnv, opts: { hostId?: string; force: boolean }): Promise<{ file: string; config: Config }> {
@@ -23,11 +25,14 @@ export async function ensureDefaultVault(ctx: Context): Promise<void> {
   for (const v of ctx.config.vaults) await (await createVault(v)).init();
 }
 
-export function addFsVault(ctx: Context, name: string, dir: string): void {
+export function addFsVault(ctx: Context, name: string, dir: PathArg): void {
   if (!isVaultName(name)) throw new UsageError(`invalid vault name '${name}': use letters, digits, '-' and '_'`);
   if (ctx.config.vaults.some((v) => v.name === name)) throw new UsageError(`a vault named '${name}' exists already`);
-  const root = ctx.resolve(dir);
-  if (path.resolve(root) === '/') throw new UsageError(`refusing to use / as a vault`);
+  const rootBytes = ctx.resolve(dir);
+  // bt.toml holds text: a path that is not UTF-8 could only be written there as another path.
+  if (!isValidUtf8(rootBytes)) throw new UsageError(`vault path ${displayName(rootBytes)} is not valid UTF-8: bt.toml can hold only text`);
+  const root = rootBytes.toString('utf8');
+  if (root === '/') throw new UsageError(`refusing to use / as a vault`);
   ctx.saveConfig({ ...ctx.config, vaults: [...ctx.config.vaults, { type: 'fs', name, vault_root: root }] });
 }
 

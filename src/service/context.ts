@@ -4,6 +4,7 @@ import { configPath, defaultConfig, readConfig, vaultLocation, writeConfig, type
 import { Database } from '../db/database.js';
 import { StagingArea } from '../staging/staging-area.js';
 import { isNegation, readBtignore } from '../fsmgr/ignore.js';
+import { resolveBytes } from '../fsmgr/paths.js';
 import { acquireLock, type HostLock } from '../fsmgr/lock.js';
 import type { VaultSpec } from '../vault/factory.js';
 import { VaultError } from '../errors.js';
@@ -11,8 +12,14 @@ import type { Reporter } from './reporter.js';
 
 export interface ContextOptions {
   env: NodeJS.ProcessEnv;
-  cwd: string;
+  /** The working directory; by default the process's, read as bytes when first needed. */
+  cwd?: string | Buffer;
   reporter: Reporter;
+}
+
+/** The working directory's bytes: process.cwd() decodes them as UTF-8, turning bytes that are not into U+FFFD. */
+function workingDirectory(): Buffer {
+  return fs.realpathSync.native('.', { encoding: 'buffer' });
 }
 
 /**
@@ -23,7 +30,7 @@ export class Context {
   readonly configFile: string;
   config: Config;
   readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
+  private cwdBytes: Buffer | null;
   readonly reporter: Reporter;
   private database: Database | null = null;
   private lock: HostLock | null = null;
@@ -32,7 +39,7 @@ export class Context {
     this.configFile = configFile;
     this.config = config;
     this.env = opts.env;
-    this.cwd = opts.cwd;
+    this.cwdBytes = opts.cwd === undefined ? null : Buffer.from(opts.cwd);
     this.reporter = opts.reporter;
   }
 
@@ -117,8 +124,14 @@ export class Context {
     this.lock = acquireLock(this.config.base_dir, command, (msg) => this.reporter.warn(msg));
   }
 
-  resolve(p: string): string {
-    return path.resolve(this.cwd, p);
+  get cwd(): Buffer {
+    this.cwdBytes ??= workingDirectory();
+    return this.cwdBytes;
+  }
+
+  /** A user-given path made absolute, as bytes (it may name a file whose name is not UTF-8). */
+  resolve(p: string | Buffer): Buffer {
+    return resolveBytes(this.cwd, p);
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import { NotFoundError } from '../errors.js';
 import type { SnapshotRow } from '../db/types.js';
 import type { Context } from './context.js';
-import { locate } from './locate.js';
+import { displayName } from '../fsmgr/paths.js';
+import { locate, type PathArg } from './locate.js';
 
 export type Change = 'new' | 'content' | 'metadata' | 'deleted' | 'restored' | 'none';
 
@@ -35,12 +36,12 @@ export interface FileHistory {
 }
 
 /** The design's get_file_history: every version of one file, newest first. */
-export function getFileHistory(ctx: Context, p: string): FileHistory {
+export function getFileHistory(ctx: Context, p: PathArg): FileHistory {
   const loc = locate(ctx, p, 'log', true);
   const file = loc.rel.length ? ctx.db.findFile(loc.directory.id, loc.rel) : null;
-  if (!file) throw new NotFoundError(`never backed up: ${loc.abs}`);
+  if (!file) throw new NotFoundError(`never backed up: ${displayName(loc.abs)}`);
   const snaps = ctx.db.findFileSnapshotsForFile(file.id);
-  if (!snaps.length) throw new NotFoundError(`never backed up: ${loc.abs}`);
+  if (!snaps.length) throw new NotFoundError(`never backed up: ${displayName(loc.abs)}`);
   const oldestFirst = [...snaps].reverse();
   const versions = oldestFirst.map((s, i) => ({ snapshot: s, checksum: checksumOf(s), changes: changesBetween(oldestFirst[i - 1], s) }));
   return { directory: loc.directory.path, rel: loc.rel, versions: versions.reverse() };

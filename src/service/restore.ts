@@ -7,7 +7,8 @@ import { createVault } from '../vault/factory.js';
 import type { Vault } from '../vault/vault.js';
 import type { Context } from './context.js';
 import { checksumOf } from './history.js';
-import { locate } from './locate.js';
+import { locate, type PathArg } from './locate.js';
+import { textPathOnSameFilesystem } from '../fsmgr/same-fs.js';
 import { runPool } from './pool.js';
 import { syncFilesystem } from '../util/sync-fs.js';
 import { isoFromMs, parseAt } from './time.js';
@@ -20,7 +21,7 @@ export interface RestoreOptions {
   checksum?: string;
   at?: string;
   contentOnly: boolean;
-  target?: string;
+  target?: PathArg;
   overwrite: boolean;
 }
 
@@ -243,6 +244,13 @@ class TargetFlush {
   }
 }
 
+/** A text path for syncfs on the target's filesystem, or a one-line refusal before anything is written. */
+function flushPath(target: Buffer): string {
+  const p = textPathOnSameFilesystem(target);
+  if (p === null) throw new UsageError(`cannot restore into ${displayName(target)}: it lies on a filesystem mounted at a path that is not valid UTF-8, which bt cannot flush to disk`);
+  return p;
+}
+
 /** Pick one version of a file: by checksum prefix, by time, or the latest backed up. */
 export function chooseVersion(versions: SnapshotRow[], opts: RestoreOptions, display: string): SnapshotRow {
   if (opts.checksum !== undefined) {
@@ -267,7 +275,7 @@ export function chooseVersion(versions: SnapshotRow[], opts: RestoreOptions, dis
 }
 
 /** `bt restore PATH`: one file (next to the original, or into --target) or a directory (into --target). */
-export async function restore(ctx: Context, p: string, opts: RestoreOptions): Promise<RestoreResult> {
+export async function restore(ctx: Context, p: PathArg, opts: RestoreOptions): Promise<RestoreResult> {
   const reader = new VaultReader(ctx);
   try {
     return await restoreWith(ctx, p, opts, reader);
@@ -276,36 +284,44 @@ export async function restore(ctx: Context, p: string, opts: RestoreOptions): Pr
   }
 }
 
-async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader: VaultReader): Promise<RestoreResult> {
+async function restoreWith(ctx: Context, p: PathArg, opts: RestoreOptions, reader: VaultReader): Promise<RestoreResult> {
   const started = Date.now();
   const loc = locate(ctx, p, 'restore', true);
   const dirRoot = Buffer.from(loc.directory.path);
   const file = loc.rel.length ? ctx.db.findFile(loc.directory.id, loc.rel) : null;
   const target = opts.target !== undefined ? ctx.resolve(opts.target) : undefined;
+  const shown = displayName(loc.abs);
   const undo = new RestoreUndo();
   const writer: Writer = { reader, opts, ownershipWarned: false, madeDirs: new Set(), undo, warn: (m) => ctx.reporter.warn(m) };
   ctx.takeLock('restore');
 
   if (file) {
     const versions = ctx.db.findFileSnapshotsForFile(file.id);
-    if (!versions.length) throw new NotFoundError(`never backed up: ${loc.abs}`);
-    const s = chooseVersion(versions, opts, displayName(Buffer.from(loc.abs)));
+    if (!versions.length) throw new NotFoundError(`never backed up: ${shown}`);
+    const s = chooseVersion(versions, opts, shown);
     const checksum = checksumOf(s);
-    const dest = target !== undefined ? joinBytes(Buffer.from(target), loc.rel) : Buffer.concat([joinBytes(dirRoot, loc.rel), Buffer.from('.' + checksum.slice(0, 12))]);
+    const dest = target !== undefined ? joinBytes(target, loc.rel) : Buffer.concat([joinBytes(dirRoot, loc.rel), Buffer.from('.' + checksum.slice(0, 12))]);
     if (exists(dest) && !opts.overwrite) throw new UsageError(`${displayName(dest)} exists: use --overwrite to replace it`);
-    // A file that failed left no temp file behind; the directories made for it go too.
-    await writeVersion(writer, s, dest).catch((err: unknown) => {
-      throw undone(err, () => undo.undo([]));
-    });
     // Any path on the same filesystem will do for syncfs; the destination's name may not be valid UTF-8.
-    await new TargetFlush(target ?? loc.directory.path).finish();
+    let flushAt = loc.directory.path;
+    try {
+      if (target !== undefined) {
+        makeRestoreDirs(target, undo.dirs);
+        flushAt = flushPath(target);
+      }
+      await writeVersion(writer, s, dest);
+    } catch (err) {
+      // A file that failed left no temp file behind; the directories made for it go too.
+      throw undone(err, () => undo.undo([]));
+    }
+    await new TargetFlush(flushAt).finish();
     return { kind: 'file', files: 1, bytes: s.size, destination: dest, checksum, durationMs: Date.now() - started };
   }
 
   if (opts.checksum !== undefined) {
     // Not a file bt knows: a directory only when something was backed up below it.
-    if (loc.rel.length && !ctx.db.hasFilesBelow(loc.directory.id, loc.rel)) throw new NotFoundError(`never backed up: ${loc.abs}`);
-    throw new UsageError(`--checksum selects a version of one file; ${loc.abs} is a directory (use --at)`);
+    if (loc.rel.length && !ctx.db.hasFilesBelow(loc.directory.id, loc.rel)) throw new NotFoundError(`never backed up: ${shown}`);
+    throw new UsageError(`--checksum selects a version of one file; ${shown} is a directory (use --at)`);
   }
   const at = opts.at !== undefined ? parseAt(opts.at) : Date.now() + 60_000;
   // Two streaming passes over the versions (check, then restore) keep memory flat however large the tree.
@@ -313,7 +329,7 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
   const namesInScope = function* (when: number) {
     for (const x of ctx.db.iterNamesAt(loc.directory.id, when)) if (isAtOrBelow(x.name, loc.rel)) yield x;
   };
-  const targetBuf = Buffer.from(target ?? '/');
+  const targetBuf = target ?? Buffer.from('/');
   // A target that does not exist yet cannot hold a file in the way.
   const checkClash = target !== undefined && !opts.overwrite && exists(targetBuf);
   let total = 0;
@@ -334,11 +350,11 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
       anyEver = true;
       break;
     }
-    if (anyEver && opts.at !== undefined) throw new NotFoundError(`nothing under ${loc.abs} was backed up at or before ${opts.at}`);
-    throw new NotFoundError(`never backed up: ${loc.abs}`);
+    if (anyEver && opts.at !== undefined) throw new NotFoundError(`nothing under ${shown} was backed up at or before ${opts.at}`);
+    throw new NotFoundError(`never backed up: ${shown}`);
   }
   if (target === undefined) throw new UsageError(`restoring a directory needs --target DIR`);
-  if (clash) throw new UsageError(`${displayName(clash)} exists: use --overwrite to replace files in ${target}`);
+  if (clash) throw new UsageError(`${displayName(clash)} exists: use --overwrite to replace files in ${displayName(target)}`);
   // Read twice when the restore fails: once to restore, once more for the undo to find what it wrote.
   const rows = function* (): Generator<UndoRow> {
     for (const x of ctx.db.iterRestorableAt(loc.directory.id, at)) {
@@ -348,9 +364,10 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
   let done = 0;
   let bytes = 0;
   const archived: ArchivedObjectError[] = [];
-  const flusher = new TargetFlush(target);
+  let flusher: TargetFlush | null = null;
   try {
-    makeRestoreDirs(Buffer.from(target), undo.dirs);
+    makeRestoreDirs(target, undo.dirs);
+    const flush = (flusher = new TargetFlush(flushPath(target)));
     await runPool(spreadDirectories(rows(), SPREAD_WINDOW), CONCURRENCY, async (j) => {
       try {
         undo.placed(j.fileRowid, await writeVersion(writer, j.s, j.dest));
@@ -362,15 +379,15 @@ async function restoreWith(ctx: Context, p: string, opts: RestoreOptions, reader
       }
       done++;
       bytes += j.s.size;
-      flusher.wrote(j.s.size);
+      flush.wrote(j.s.size);
       ctx.reporter.progress({ phase: 'restore', files: done, bytes, totalFiles: live });
     }).finally(() => ctx.reporter.progressDone());
   } catch (err) {
     // Every write has ended (runPool waits for those in flight): take back what this run created.
-    await flusher.settle();
+    await flusher?.settle();
     throw undone(err, () => undo.undo(rows()));
   }
-  await flusher.finish();
+  await flusher!.finish();
   if (archived.length) {
     const seen = new Set<string>();
     for (const a of archived) if (!seen.has(a.key)) {

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import { UsageError } from '../errors.js';
 import { compileIgnore, isIgnoredPath } from '../fsmgr/ignore.js';
-import { joinBytes, displayName, isAtOrBelow, isWithin } from '../fsmgr/paths.js';
+import { joinBytes, displayName, isAtOrBelow } from '../fsmgr/paths.js';
 import type { StagedEntry } from '../staging/staging-area.js';
 import type { DirectoryRow } from '../db/types.js';
 import type { Context } from './context.js';
-import { locate, requireExisting } from './locate.js';
+import { locate, requireExisting, type Located, type PathArg } from './locate.js';
 import { scanDirectory } from './scan.js';
 
 export interface StageCounts {
@@ -60,7 +60,7 @@ export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buf
 }
 
 /** `bt add PATH...`: stage new, modified and deleted files below each path. */
-export async function stagePaths(ctx: Context, paths: string[]): Promise<StageCounts> {
+export async function stagePaths(ctx: Context, paths: PathArg[]): Promise<StageCounts> {
   const targets = paths.map((p) => {
     const loc = locate(ctx, p, 'add');
     const tracked = loc.rel.length > 0 && ctx.db.findFile(loc.directory.id, loc.rel);
@@ -78,13 +78,14 @@ export async function stagePaths(ctx: Context, paths: string[]): Promise<StageCo
  * always, and an ignored path unless it is a file bt already tracks (ignore
  * rules keep new files out; they do not hide a tracked file's changes).
  */
-function refuseExcluded(ctx: Context, loc: { directory: DirectoryRow; abs: string; rel: Buffer }, tracked: boolean): void {
-  const excluded = ctx.excludedPaths.find((e) => isWithin(e, loc.abs));
-  if (excluded !== undefined) throw new UsageError(`add: ${loc.abs} is inside bt's own base directory (${excluded}), which is never backed up`);
+function refuseExcluded(ctx: Context, loc: Located, tracked: boolean): void {
+  const excluded = ctx.excludedPaths.find((e) => isAtOrBelow(loc.abs, Buffer.from(e)));
+  const shown = displayName(loc.abs);
+  if (excluded !== undefined) throw new UsageError(`add: ${shown} is inside bt's own base directory (${excluded}), which is never backed up`);
   if (tracked || loc.rel.length === 0) return;
   const isDir = fs.lstatSync(loc.abs, { throwIfNoEntry: false })?.isDirectory() ?? false;
   if (isIgnoredPath(compileIgnore(ctx.ignorePatterns(loc.directory.path)), loc.rel, isDir)) {
-    throw new UsageError(`add: ${loc.abs} is ignored by the ignore_list or ${loc.directory.path === '/' ? '' : loc.directory.path}/.btignore`);
+    throw new UsageError(`add: ${shown} is ignored by the ignore_list or ${loc.directory.path === '/' ? '' : loc.directory.path}/.btignore`);
   }
 }
 

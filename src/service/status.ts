@@ -1,6 +1,6 @@
 import { joinBytes, displayName } from '../fsmgr/paths.js';
 import type { Context } from './context.js';
-import { locate, requireExisting } from './locate.js';
+import { locate, requireExisting, type PathArg } from './locate.js';
 import { scanDirectory, type DriftState } from './scan.js';
 
 export type FileState = DriftState | 'staged';
@@ -34,7 +34,7 @@ export interface StatusSink {
  * little late), so that a status of a large tree holds no entry per file.
  * The summary counts every file.
  */
-export async function getStatus(ctx: Context, p: string | undefined, sink: StatusSink): Promise<StatusResult> {
+export async function getStatus(ctx: Context, p: PathArg | undefined, sink: StatusSink): Promise<StatusResult> {
   // No path: the whole tracked directory holding the working directory, as git status shows the whole repository.
   const found = locate(ctx, p ?? '.', 'dir status');
   const loc = p === undefined ? { ...found, rel: Buffer.alloc(0) } : found;
@@ -57,7 +57,7 @@ export async function getStatus(ctx: Context, p: string | undefined, sink: Statu
   return { directory: loc.directory.path, scope: loc.rel, summary, dirty };
 }
 
-function requireExistingOrTracked(ctx: Context, abs: string, dirId: string, rel: Buffer): void {
+function requireExistingOrTracked(ctx: Context, abs: Buffer, dirId: string, rel: Buffer): void {
   if (ctx.db.findFile(dirId, rel)) return;
   if (ctx.db.hasFilesBelow(dirId, rel)) return;
   requireExisting(abs);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absPath, displayName, isAtOrBelow, isValidUtf8, isWithin, joinBytes, jsonName, relativeBytes } from '../../src/fsmgr/paths.js';
+import { absPath, basenameBytes, dirnameBytes, displayName, isAtOrBelow, isValidUtf8, isWithin, joinBytes, jsonName, relativeBytes, resolveBytes, textAncestor } from '../../src/fsmgr/paths.js';
 
 const b = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
 
@@ -48,6 +48,13 @@ describe('jsonName', () => {
     expect(jsonName(b('ü'))).toBe('ü');
     expect(jsonName(b('x', [0xff]))).toBe('"x\\377"');
   });
+  it('quotes a UTF-8 name that begins with a double quote, so that no two names share a JSON path', () => {
+    expect(jsonName(b('"x\\377"'))).toBe('"\\"x\\\\377\\""');
+    expect(jsonName(b('"'))).toBe('"\\""');
+    expect(jsonName(b('a"b'))).toBe('a"b');
+    const names = [b('x', [0xff]), b('"x\\377"'), b('x\\377'), b('"'), b('\\"')];
+    expect(new Set(names.map(jsonName)).size).toBe(names.length);
+  });
 });
 
 describe('byte paths', () => {
@@ -71,9 +78,23 @@ describe('byte paths', () => {
     expect(isWithin('/', '/anything')).toBe(true);
   });
   it('relativeBytes', () => {
-    expect(relativeBytes('/a', '/a').length).toBe(0);
-    expect(relativeBytes('/a', '/a/b/c').toString()).toBe('b/c');
-    expect(relativeBytes('/', '/x/y').toString()).toBe('x/y');
+    expect(relativeBytes('/a', b('/a')).length).toBe(0);
+    expect(relativeBytes('/a', b('/a/b/c')).toString()).toBe('b/c');
+    expect(relativeBytes('/', b('/x/y')).toString()).toBe('x/y');
+    expect(relativeBytes('/ü', b('/ü/', [0xff])).equals(b([0xff]))).toBe(true);
+  });
+  it('resolveBytes, dirnameBytes and basenameBytes keep bytes that are not UTF-8', () => {
+    expect(resolveBytes(b('/w/', [0xfe]), b('x/../', [0xff])).equals(b('/w/', [0xfe], '/', [0xff]))).toBe(true);
+    expect(resolveBytes(b('/w'), b('/abs//y/.')).toString()).toBe('/abs/y');
+    expect(resolveBytes(b('/w'), 'ü').toString()).toBe('/w/ü');
+    expect(dirnameBytes(b('/a/', [0xff], '/f')).equals(b('/a/', [0xff]))).toBe(true);
+    expect(basenameBytes(b('/a/x', [0xff])).equals(b('x', [0xff]))).toBe(true);
+  });
+  it('textAncestor: the longest UTF-8 part of a path, up to a slash', () => {
+    expect(textAncestor(b('/a/b'))).toBe('/a/b');
+    expect(textAncestor(b('/a/x', [0xff], '/c'))).toBe('/a');
+    expect(textAncestor(b('/', [0xff], '/c'))).toBe('/');
+    expect(textAncestor(b('/ü/', [0xc3]))).toBe('/ü');
   });
 });
 

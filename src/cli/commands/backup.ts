@@ -3,13 +3,14 @@ import { typed, withService, type GlobalArgs } from '../run.js';
 import { out, formatBytes, formatDuration } from '../output.js';
 import { count } from '../../util/count.js';
 import type { BackupSummary } from '../../service/backup.js';
+import type { PathArg } from '../../service/locate.js';
 
 export function addCommand(y: Argv): Argv {
   return y.command('add [paths..]', 'stage new, modified and deleted files (default .)', (b) => b.positional('paths', { type: 'string', array: true, default: ['.'] }),
-    typed((argv: GlobalArgs & { paths: string[] }) => withService(argv, async (svc) => {
+    typed((argv: GlobalArgs & { paths: PathArg[] }) => withService(argv, async (svc) => {
       const c = await svc.stage(argv.paths.length ? argv.paths : ['.']);
       if (!argv.quiet) out(`staged ${c.added} new, ${c.modified} modified, ${c.deleted} deleted (${c.unchanged} unchanged)`);
-    }, { walks: true })));
+    }, { walks: true }), ['paths']));
 }
 
 export function backupCommand(y: Argv): Argv {

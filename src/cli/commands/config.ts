@@ -3,11 +3,12 @@ import { typed, withService, outputOptions, type GlobalArgs } from '../run.js';
 import { out } from '../output.js';
 import { UsageError } from '../../errors.js';
 import { vaultLocation } from '../../config/config.js';
+import type { PathArg } from '../../service/locate.js';
 
 interface VaultAddArgs {
   type: 'fs' | 's3';
   name: string;
-  path?: string;
+  path?: PathArg;
   bucket?: string;
   prefix?: string;
   metadataBucket?: string;
@@ -77,7 +78,7 @@ function vaultCommands(y: Argv): Argv {
         });
       }
       if (!argv.quiet) out(`added vault '${argv.name}'; run 'bt config vault init ${argv.name}' to prepare it`);
-    })))
+    }), ['path']))
     .command('list', 'list vaults', (b) => b.option('json', { type: 'boolean', default: false }),
       typed((argv: GlobalArgs & { json: boolean }) => withService(argv, (svc) => {
         if (argv.json) out(JSON.stringify(svc.config.vaults, null, 2));

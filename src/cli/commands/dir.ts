@@ -4,6 +4,7 @@ import { out, write, formatTime, showPath } from '../output.js';
 import type { StatusEntry } from '../../service/status.js';
 import { displayName, jsonName } from '../../fsmgr/paths.js';
 import { count } from '../../util/count.js';
+import type { PathArg } from '../../service/locate.js';
 
 const CODES: Record<string, string> = { staged: 'A ', modified: ' M', untracked: '??', deleted: ' D', backed_up: '  ' };
 
@@ -16,7 +17,7 @@ function statusCode(f: StatusEntry): string {
 export function dirCommand(y: Argv): Argv {
   return y
     .command('init [path]', 'track a directory (default .)', (b) => b.positional('path', { type: 'string', default: '.' }),
-      typed((argv: GlobalArgs & { path: string }) => withService(argv, (svc) => {
+      typed((argv: GlobalArgs & { path: PathArg }) => withService(argv, (svc) => {
         const r = svc.addDirectory(argv.path);
         if (argv.quiet) return;
         if (r.status === 'already') {
@@ -25,7 +26,7 @@ export function dirCommand(y: Argv): Argv {
         }
         out(`tracking ${r.directory.path}`);
         for (const a of r.absorbed) out(`absorbed ${a.path} with its files and history`);
-      })))
+      }), ['path']))
     .command('list', 'list tracked directories', (b) => b.option('json', { type: 'boolean', default: false }),
       typed((argv: GlobalArgs & { json: boolean }) => withService(argv, (svc) => {
         const dirs = svc.listDirectories();
@@ -36,20 +37,20 @@ export function dirCommand(y: Argv): Argv {
         for (const d of dirs) out(`${d.path}\t${count(d.files, 'file')}\t${d.lastBackupAt ? 'last backup ' + formatTime(d.lastBackupAt) : 'never backed up'}`);
       })))
     .command('remove <path>', 'stop tracking a directory (its history stays restorable)', (b) => b.positional('path', { type: 'string', demandOption: true }),
-      typed((argv: GlobalArgs & { path: string }) => withService(argv, (svc) => {
+      typed((argv: GlobalArgs & { path: PathArg }) => withService(argv, (svc) => {
         const d = svc.removeDirectory(argv.path);
         if (!argv.quiet) out(`stopped tracking ${d.path}; its history can still be restored`);
-      })))
+      }), ['path']))
     .command('status [path]', 'show what changed since the last backup (default: the whole tracked directory)', (b) =>
       b.positional('path', { type: 'string' })
         .option('all', { type: 'boolean', default: false, describe: 'list backed-up files too' })
         .option('deleted', { type: 'boolean', default: false, describe: 'list deleted files' })
         .option('json', { type: 'boolean', default: false })
         .option('exit-code', { type: 'boolean', default: false, describe: 'exit 1 when anything is not backed up' }),
-    typed((argv: GlobalArgs & { path: string; all: boolean; deleted: boolean; json: boolean; exitCode: boolean }) => withService(argv, async (svc) => {
+    typed((argv: GlobalArgs & { path?: PathArg; all: boolean; deleted: boolean; json: boolean; exitCode: boolean }) => withService(argv, async (svc) => {
       // A deletion not yet backed up is a change like any other; one the backup has recorded is history, listed on request.
       const listed = (f: StatusEntry) => (f.state === 'backed_up' ? argv.all : f.state === 'deleted' && !f.pendingDelete ? argv.deleted : true);
-      const cwd = process.cwd();
+      const cwd = svc.cwd;
       let directory = '';
       let first = true;
       // Printed as found, so that a status of a large tree holds no line per file; the JSON is
@@ -83,6 +84,6 @@ export function dirCommand(y: Argv): Argv {
         out(`${where}: ${parts.join(', ')}`);
       }
       return argv.exitCode && st.dirty ? 1 : 0;
-    }, { walks: true })))
+    }, { walks: true }), ['path']))
     .demandCommand(1, 'name a dir command: init, list, remove, status');
 }

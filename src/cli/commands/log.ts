@@ -2,11 +2,12 @@ import type { Argv } from 'yargs';
 import { typed, withService, type GlobalArgs } from '../run.js';
 import { out, formatBytes, formatTime } from '../output.js';
 import { isoFromMs, isoFromNs } from '../../service/time.js';
+import type { PathArg } from '../../service/locate.js';
 
 export function logCommand(y: Argv): Argv {
   return y.command('log <file>', 'list a file\'s versions, newest first', (b) =>
     b.positional('file', { type: 'string', demandOption: true }).option('json', { type: 'boolean', default: false }),
-  typed((argv: GlobalArgs & { file: string; json: boolean }) => withService(argv, (svc) => {
+  typed((argv: GlobalArgs & { file: PathArg; json: boolean }) => withService(argv, (svc) => {
     const h = svc.history(argv.file);
     if (argv.json) {
       out(JSON.stringify(h.versions.map((v) => ({
@@ -26,5 +27,5 @@ export function logCommand(y: Argv): Argv {
       const mode = (s.fileType === 'symlink' ? 'l' : '-') + '0' + s.mode.toString(8).padStart(3, '0');
       out(`${v.checksum.slice(0, 12)}  ${formatTime(s.createdAt)}  ${formatBytes(s.size).padStart(10)}  mtime ${formatTime(Number(s.mtimeNs / 1_000_000n))}  ${mode}  ${v.changes.join(',')}`);
     }
-  })));
+  }), ['file']));
 }

@@ -5,6 +5,7 @@ import { displayName } from '../../fsmgr/paths.js';
 import { UsageError } from '../../errors.js';
 import type { HoldingsReport } from '../../service/recover-holdings.js';
 import { count } from '../../util/count.js';
+import type { PathArg } from '../../service/locate.js';
 
 export function restoreCommand(y: Argv): Argv {
   return y.command('restore <path>', 'bring back a version of a file, or a directory as it was', (b) =>
@@ -15,12 +16,12 @@ export function restoreCommand(y: Argv): Argv {
       .option('target', { type: 'string', describe: 'restore into this directory, at the path relative to the tracked directory' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace existing files' })
       .conflicts('checksum', 'at'),
-  typed((argv: GlobalArgs & { path: string; checksum?: string; at?: string; contentOnly: boolean; target?: string; overwrite: boolean }) => withService(argv, async (svc) => {
+  typed((argv: GlobalArgs & { path: PathArg; checksum?: string; at?: string; contentOnly: boolean; target?: PathArg; overwrite: boolean }) => withService(argv, async (svc) => {
     const r = await svc.restore(argv.path, { checksum: argv.checksum, at: argv.at, contentOnly: argv.contentOnly, target: argv.target, overwrite: argv.overwrite });
     if (argv.quiet) return;
     if (r.kind === 'file') out(`restored ${displayName(r.destination)} (${r.checksum!.slice(0, 12)}, ${formatBytes(r.bytes)})`);
     else out(`restored ${count(r.files, 'file')} (${formatBytes(r.bytes)}) into ${displayName(r.destination)} in ${formatDuration(r.durationMs)}`);
-  })));
+  }), ['path', 'target']));
 }
 
 export function recoverCommand(y: Argv): Argv {
