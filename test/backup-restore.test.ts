@@ -629,6 +629,22 @@ describe('ignore rules', () => {
     expect(st).not.toContain('keep.md');
   });
 
+  it('base_dir reached through a symlink is still never walked, staged or tracked', () => {
+    const env = makeEnv();
+    const real = path.join(env.work, 'real');
+    writeTree(path.join(real, 'src'), [{ path: 'a.txt', content: 'a' }]);
+    fs.symlinkSync(real, path.join(env.work, 'link'));
+    const base = path.join(env.work, 'link', 'src', 'btbase');
+    const run = (args: string[], cwd?: string) => env.run(args, { cwd, env: { BT_BASE_DIR: base } });
+    ok(run(['config', 'init']));
+    const src = path.join(real, 'src');
+    ok(run(['dir', 'init', src]));
+    for (let i = 0; i < 2; i++) expect(ok(run(['backup', '-a'])).stdout).toMatch(/^backup: (1 file, 1 new version|nothing to back up)/);
+    expect(vaultObjects(path.join(real, 'src', 'btbase', 'vault')).map((o) => o.id)).toEqual([sha256('a')]);
+    expect(run(['add', 'btbase'], src).code).toBe(2);
+    expect(run(['dir', 'init', path.join(src, 'btbase')]).code).toBe(2);
+  });
+
   it('a path named to add is refused when ignored or inside base_dir, unless it is a tracked file; nothing is staged', () => {
     const env = makeEnv();
     const src = path.join(env.work, 'src');

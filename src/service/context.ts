@@ -102,10 +102,17 @@ export class Context {
     for (const p of patterns.filter(isNegation)) this.reporter.warn(`ignore pattern '${p}' in ${source} skipped: negation ('!') is not supported`);
   }
 
-  /** Absolute paths a walk never enters. */
+  /**
+   * Absolute paths a walk never enters: bt's base directory as configured
+   * and as it really is, since tracked directories are kept by their real
+   * path and a base_dir reached through a symlink would otherwise be walked
+   * (and the vault would back itself up).
+   */
   get excludedPaths(): string[] {
-    return [this.config.base_dir];
+    this.excluded ??= [...new Set([this.config.base_dir, realPathOf(this.config.base_dir)])];
+    return this.excluded;
   }
+  private excluded: string[] | undefined;
 
   /** The configured vault of this name, or an error naming the configured ones. */
   vaultSpec(name: string): VaultSpec {
@@ -141,6 +148,19 @@ export class Context {
     } finally {
       this.lock?.release();
       this.lock = null;
+    }
+  }
+}
+
+/** The path with its symlinks resolved, as far as it exists (a base_dir not made yet keeps its missing tail). */
+export function realPathOf(p: string): string {
+  const rest: string[] = [];
+  for (let at = path.resolve(p); ; at = path.dirname(at)) {
+    try {
+      return path.join(fs.realpathSync(at), ...rest);
+    } catch {
+      if (at === path.dirname(at)) return p;
+      rest.unshift(path.basename(at));
     }
   }
 }

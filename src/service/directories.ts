@@ -22,7 +22,7 @@ export function addDirectory(ctx: Context, p: PathArg): AddDirectoryResult {
   // Directory paths are stored as text. The files below a tracked directory may have any name, its own path may not.
   if (!isValidUtf8(realBytes)) throw new UsageError(`cannot track ${displayName(realBytes)}: a tracked directory's own path must be valid UTF-8 (track a directory above it)`);
   const real = realBytes.toString('utf8');
-  if (isWithin(ctx.config.base_dir, real)) throw new UsageError(`cannot track bt's own base directory: ${real}`);
+  if (ctx.excludedPaths.some((e) => isWithin(e, real))) throw new UsageError(`cannot track bt's own base directory: ${real}`);
   const holder = ctx.db.searchDirectoryForPath(real);
   if (holder) return { status: 'already', directory: holder };
   const { directory, absorbed } = ctx.db.createDirectory(real);
