@@ -116,10 +116,25 @@ export function readConfig(file: string): Config {
   return validateConfig(file, text, doc);
 }
 
-function lineOf(text: string, key: string): string {
+/**
+ * " line N" for where `key` is set (as `key =`, `"key" =` or a `[key]`
+ * table), within the `vault`-th [[vaults]] table when given; "" when not found.
+ */
+function lineOf(text: string, key: string, vault?: number): string {
   const lines = text.split('\n');
-  const i = lines.findIndex((l) => new RegExp(`^\\s*${key}\\s*=`).test(l));
-  return i >= 0 ? ` line ${i + 1}` : '';
+  const k = key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const sets = new RegExp(`^\\s*(?:${k}|"${k}"|'${k}')\\s*=|^\\s*\\[\\[?\\s*(?:${k}|"${k}"|'${k}')\\s*[\\].]`);
+  let from = 0;
+  let to = lines.length;
+  if (vault !== undefined) {
+    const starts = lines.flatMap((l, i) => (/^\s*\[\[\s*vaults\s*\]\]/.test(l) ? [i] : []));
+    if (starts[vault] === undefined) return '';
+    from = starts[vault]! + 1;
+    const next = lines.findIndex((l, i) => i >= from && /^\s*\[/.test(l));
+    if (next >= 0) to = next;
+  }
+  for (let i = from; i < to; i++) if (sets.test(lines[i]!)) return ` line ${i + 1}`;
+  return '';
 }
 
 const TOP_KEYS = ['host_id', 'base_dir', 'log_dir', 'data_dir', 'staging_dir', 'ignore_list', 'metadata_keep', 'vaults'] as const;
@@ -144,9 +159,9 @@ function validateConfig(file: string, text: string, doc: Record<string, unknown>
     return path.resolve(v);
   };
   // A misspelt key would otherwise be a setting silently not applied.
-  const unknown = (keys: string[], known: readonly string[], where: string) => {
+  const unknown = (keys: string[], known: readonly string[], where: string, complain = bad) => {
     const k = keys.find((x) => !known.includes(x));
-    if (k !== undefined) bad(k, `is not a setting bt knows${where} (known: ${known.join(', ')})`);
+    if (k !== undefined) complain(k, `is not a setting bt knows${where} (known: ${known.join(', ')})`);
   };
   unknown(Object.keys(doc), TOP_KEYS, '');
   const hostId = str('host_id');
@@ -159,12 +174,16 @@ function validateConfig(file: string, text: string, doc: Record<string, unknown>
   if (!Array.isArray(rawVaults)) bad('vaults', 'must be an array of tables ([[vaults]])');
   const vaults: VaultConfig[] = [];
   const names = new Set<string>();
-  for (const v of rawVaults as Record<string, unknown>[]) {
+  for (const [at, v] of (rawVaults as Record<string, unknown>[]).entries()) {
+    // A vault's keys are looked for in its own [[vaults]] table, not in the first table that sets the same key.
+    const bad = (key: string, why: string): never => {
+      throw new ConfigError(`invalid config ${file}${lineOf(text, key, at)}: ${key} ${why}`);
+    };
     const name = v?.name;
     if (typeof name !== 'string' || !isVaultName(name)) bad('name', `of a vault must be letters, digits, '-' or '_': ${String(name)}`);
     if (names.has(name as string)) bad('name', `'${name}' is used by two vaults`);
     names.add(name as string);
-    if (v.type === 'fs' || v.type === 's3') unknown(Object.keys(v), v.type === 'fs' ? FS_VAULT_KEYS : S3_VAULT_KEYS, ` in vault '${name}'`);
+    if (v.type === 'fs' || v.type === 's3') unknown(Object.keys(v), v.type === 'fs' ? FS_VAULT_KEYS : S3_VAULT_KEYS, ` in vault '${name}'`, bad);
     if (v.type === 'fs') {
       if (typeof v.vault_root !== 'string' || !path.isAbsolute(v.vault_root)) bad('vault_root', `of vault '${name}' must be an absolute path`);
       vaults.push({ type: 'fs', name: name as string, vault_root: path.resolve(v.vault_root as string) });

@@ -107,6 +107,18 @@ describe('readConfig errors name the file and the line', () => {
     expect(caught(() => readConfig(file)).message).toMatch(/line \d+: bogus_key is not a setting bt knows in vault 'local' \(known: type, name, vault_root\)$/);
     fs.writeFileSync(file, text + '\n[[vaults]]\ntype = "s3"\nname = "cloud"\ncontent_bucket = "b-1"\nregion = "eu"\nendpont = "http://x"\n');
     expect(caught(() => readConfig(file)).message).toContain(`endpont is not a setting bt knows in vault 'cloud'`);
+    // the line is that of the vault the key is in, not the first one setting a key of that name
+    const two = text + '\n[[vaults]]\ntype = "fs"\nname = "usb"\nvault_root = "/usb"\nregion = "x"\n';
+    fs.writeFileSync(file, two);
+    const at = two.split('\n').findIndex((l) => l.startsWith('region')) + 1;
+    expect(caught(() => readConfig(file)).message).toContain(`line ${at}: region is not a setting bt knows in vault 'usb'`);
+    // keys with regex characters, quoted keys and tables are named with their line, not a crash
+    for (const [extra, key] of [['"c++" = 1', 'c++'], ['[extra]\nx = 1', 'extra'], ['"a.b(" = 2', 'a.b(']]) {
+      fs.writeFileSync(file, `${extra}\n${text}`);
+      const e = caught(() => readConfig(file));
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toContain(`line 1: ${key} is not a setting bt knows`);
+    }
   });
 
   it('a missing file', () => {
