@@ -729,9 +729,11 @@ describe('files bt cannot read', () => {
         ok(env.run(['dir', 'init', src]));
         const st = ok(env.run(['dir', 'status'], { cwd: src }));
         expect(statusLines(st.stdout)).toEqual(['?? a.txt', '?? z/z.txt']);
-        expect(st.stderr).toContain(`cannot read directory: EACCES: ${path.join(src, 'shut')}`);
-        const add = ok(env.run(['add'], { cwd: src }));
-        expect(add.stderr).toContain(`cannot read directory: EACCES: ${path.join(src, 'shut')}`);
+        expect(st.stderr).toContain(`bt: cannot read directory: EACCES: ${path.join(src, 'shut')}`);
+        // add stages the rest, names what it could not read even with -q, and exits 1
+        const add = env.run(['add', '-q'], { cwd: src });
+        expect(add.code).toBe(1);
+        expect(lines(add.stderr)).toEqual([`bt: cannot read directory: EACCES: ${path.join(src, 'shut')}`, 'bt: 1 path could not be read: what lies there was not staged']);
         expect(statusLines(ok(env.run(['dir', 'status'], { cwd: src })).stdout)).toEqual(['A  a.txt', 'A  z/z.txt']);
       } finally {
         fs.chmodSync(path.join(src, 'shut'), 0o755);
@@ -752,12 +754,20 @@ describe('files bt cannot read', () => {
     try {
       const st = ok(env.run(['dir', 'status', '--deleted'], { cwd: src }));
       expect(statusLines(st.stdout)).toEqual([' M a.txt']);
-      expect(st.stderr).toContain(`cannot check (permission denied): ${path.join(src, 'shut', 'x.txt')}`);
-      const b = ok(env.run(['backup', '-a']));
-      expect(b.stdout).toMatch(/^backup: 1 files?, 1 new versions?/);
-      expect(b.stderr).toContain(`cannot read directory: EACCES: ${path.join(src, 'shut')}`);
+      expect(st.stderr).toContain(`bt: cannot check (permission denied): ${path.join(src, 'shut', 'x.txt')}`);
+      // what a timer runs: the rest is stored, and the run says what it could not read (with -q too) and exits 1
+      const b = env.run(['backup', '-a', '-q']);
+      expect(b.code).toBe(1);
+      expect(b.stdout).toBe('');
+      expect(lines(b.stderr)).toEqual([
+        `bt: cannot read directory: EACCES: ${path.join(src, 'shut')}`,
+        `bt: cannot check (permission denied): ${path.join(src, 'shut', 'x.txt')}`,
+        'bt: 2 paths could not be read: what lies there was not staged',
+      ]);
+      expect(runLog(env).filter((l) => l.command === 'backup').pop()!.status).toBe('partial');
       expect(lines(ok(env.run(['log', 'a.txt'], { cwd: src })).stdout)).toHaveLength(2);
       expect(lines(ok(env.run(['log', 'shut/x.txt'], { cwd: src })).stdout)).toHaveLength(1);
+      expect(env.run(['dir', 'status', '--exit-code', '-q'], { cwd: src }).code).toBe(1);
     } finally {
       fs.chmodSync(path.join(src, 'shut'), 0o755);
     }

@@ -470,7 +470,7 @@ class BackupRun {
     this.summary.status = status;
     this.summary.durationMs = Date.now() - this.runStarted;
     Object.assign(this.run, {
-      endedAt: Date.now(), status: this.summary.failed ? 'partial' : 'ok', filesStored: this.summary.stored, filesUnchanged: this.summary.unchanged,
+      endedAt: Date.now(), status: status === 'partial' || this.summary.failed ? 'partial' : 'ok', filesStored: this.summary.stored, filesUnchanged: this.summary.unchanged,
       filesDeleted: this.summary.deleted, filesFailed: this.summary.failed, bytesNew: this.summary.bytesNew, bytesDedup: this.summary.bytesDedup,
     });
     this.ctx.db.finishRun(this.run);
@@ -520,7 +520,7 @@ export async function runBackup(ctx: Context, opts: { all: boolean }): Promise<B
       }
       for (const v of vaults.up) summaryCatchUp(await catchUpVault(ctx, vaults, v), run);
       ctx.staging.complete(set, run.remaining);
-      summary = run.finish(run.remaining.length ? 'partial' : 'ok');
+      summary = run.finish(run.remaining.length || staged?.unreadable ? 'partial' : 'ok');
     } catch (err) {
       run.abort();
       throw err;
@@ -555,7 +555,8 @@ function summaryLog(s: BackupSummary): Record<string, unknown> {
   };
 }
 
+/** 0 only when everything staged was stored in every vault and, for `-a`, every tracked path could be read. */
 export function backupExitCode(s: BackupSummary): number {
-  return s.failed > 0 || s.vaultsDown.length > 0 ? ExitCode.failure : ExitCode.ok;
+  return s.failed > 0 || s.vaultsDown.length > 0 || (s.staged?.unreadable ?? 0) > 0 ? ExitCode.failure : ExitCode.ok;
 }
 

@@ -24,6 +24,16 @@ export function driftOf(recorded: string | undefined, print: string): DriftState
   return recorded === print ? 'backed_up' : 'modified';
 }
 
+/**
+ * Whether a skip reported by the walk or the scan is a failure to read
+ * (a directory that cannot be listed, a file that cannot be stat'ed or
+ * checked): then what lies there is unknown, unlike a FIFO or a socket,
+ * which bt skips by design.
+ */
+export function isReadFailure(why: string): boolean {
+  return why.startsWith('cannot ');
+}
+
 /** Rows read from the database at a time. */
 const PAGE = 2048;
 

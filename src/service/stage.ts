@@ -6,7 +6,7 @@ import type { StagedEntry } from '../staging/staging-area.js';
 import type { DirectoryRow } from '../db/types.js';
 import type { Context } from './context.js';
 import { locate, requireExisting, type Located, type PathArg } from './locate.js';
-import { scanDirectory } from './scan.js';
+import { isReadFailure, scanDirectory } from './scan.js';
 
 export interface StageCounts {
   added: number;
@@ -14,10 +14,12 @@ export interface StageCounts {
   deleted: number;
   unchanged: number;
   skipped: number;
+  /** Of the skipped, paths that could not be read: what lies there is neither staged nor known. */
+  unreadable: number;
 }
 
 export function emptyCounts(): StageCounts {
-  return { added: 0, modified: 0, deleted: 0, unchanged: 0, skipped: 0 };
+  return { added: 0, modified: 0, deleted: 0, unchanged: 0, skipped: 0, unreadable: 0 };
 }
 
 /** Where collected entries go: a staging batch being written, or a list. */
@@ -31,7 +33,11 @@ export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buf
   const now = Date.now();
   const onSkip = (rel: Buffer, why: string) => {
     counts.skipped++;
-    ctx.reporter.warn(`${why}: ${displayName(joinBytes(rootBuf, rel))}`);
+    const message = `${why}: ${displayName(joinBytes(rootBuf, rel))}`;
+    if (!isReadFailure(why)) return ctx.reporter.warn(message);
+    // Shown with -q too, and the command exits non-zero: a timer's run must not pass over it in silence.
+    counts.unreadable++;
+    ctx.reporter.fail(message);
   };
   for await (const items of scanDirectory(ctx, dir, start, onSkip)) {
     for (const item of items) {

@@ -1,7 +1,7 @@
 import { joinBytes, displayName } from '../fsmgr/paths.js';
 import type { Context } from './context.js';
 import { locate, requireExisting, type PathArg } from './locate.js';
-import { scanDirectory, type DriftState } from './scan.js';
+import { isReadFailure, scanDirectory, type DriftState } from './scan.js';
 
 export type FileState = DriftState | 'staged';
 
@@ -43,7 +43,13 @@ export async function getStatus(ctx: Context, p: PathArg | undefined, sink: Stat
   const staged = ctx.staging.stagedPaths(loc.rel.length ? joinBytes(rootBuf, loc.rel) : rootBuf);
   const summary: Record<FileState, number> = { staged: 0, modified: 0, untracked: 0, deleted: 0, backed_up: 0 };
   let dirty = false;
-  const onSkip = (rel: Buffer, why: string) => ctx.reporter.warn(`${why}: ${displayName(joinBytes(rootBuf, rel))}`);
+  const onSkip = (rel: Buffer, why: string) => {
+    const message = `${why}: ${displayName(joinBytes(rootBuf, rel))}`;
+    if (!isReadFailure(why)) return ctx.reporter.warn(message);
+    // What lies there is unknown, so not known to be backed up: shown with -q too, and --exit-code says 1.
+    dirty = true;
+    ctx.reporter.fail(message);
+  };
   sink.begin(loc.directory.path);
   for await (const items of scanDirectory(ctx, loc.directory, loc.rel, onSkip)) {
     for (const item of items) {

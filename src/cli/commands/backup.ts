@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { typed, withService, type GlobalArgs } from '../run.js';
 import { out, formatBytes, formatDuration } from '../output.js';
 import { count } from '../../util/count.js';
-import type { BackupSummary } from '../../service/backup.js';
+import { backupExitCode, type BackupSummary } from '../../service/backup.js';
 import type { PathArg } from '../../service/locate.js';
 
 export function addCommand(y: Argv): Argv {
@@ -10,7 +10,14 @@ export function addCommand(y: Argv): Argv {
     typed((argv: GlobalArgs & { paths: PathArg[] }) => withService(argv, async (svc) => {
       const c = await svc.stage(argv.paths.length ? argv.paths : ['.']);
       if (!argv.quiet) out(`staged ${c.added} new, ${c.modified} modified, ${c.deleted} deleted (${c.unchanged} unchanged)`);
+      return unreadableLine(c.unreadable) ? 1 : 0;
     }, { walks: true }), ['paths']));
+}
+
+/** The closing line for paths a walk could not read (each was named as it was met); whether there were any. */
+function unreadableLine(n: number): boolean {
+  if (n) process.stderr.write(`bt: ${count(n, 'path')} could not be read: what lies there was not staged\n`);
+  return n > 0;
 }
 
 export function backupCommand(y: Argv): Argv {
@@ -19,9 +26,10 @@ export function backupCommand(y: Argv): Argv {
   typed((argv: GlobalArgs & { all: boolean }) => withService(argv, async (svc) => {
     const s = await svc.backup({ all: argv.all });
     if (!argv.quiet) out(summaryLine(s));
+    unreadableLine(s.staged?.unreadable ?? 0);
     if (s.failed) process.stderr.write(`bt: ${count(s.failed, 'file could not be backed up and stays', 'files could not be backed up and stay')} staged\n`);
     for (const d of s.vaultsDown) process.stderr.write(`bt: vault '${d.name}' was not backed up to: ${d.reason}; the next backup catches it up\n`);
-    return s.failed > 0 || s.vaultsDown.length > 0 ? 1 : 0;
+    return backupExitCode(s);
   }, { walks: argv.all })));
 }
 
