@@ -30,7 +30,6 @@ export interface EntrySink {
 /** Collect the changes (new, modified, deleted) below `start` in one tracked directory as staging entries. */
 export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buffer, counts: StageCounts, out: EntrySink): Promise<void> {
   const rootBuf = Buffer.from(dir.path);
-  const now = Date.now();
   const onSkip = (rel: Buffer, why: string) => {
     counts.skipped++;
     const message = `${why}: ${displayName(joinBytes(rootBuf, rel))}`;
@@ -40,6 +39,9 @@ export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buf
     ctx.reporter.fail(message);
   };
   for await (const items of scanDirectory(ctx, dir, start, onSkip)) {
+    // After the walk's stat of these files: a change to one before it was reached is in what is staged, and
+    // only a change after this counts as "changed since it was staged" at backup time.
+    const now = Date.now();
     for (const item of items) {
       let op: StagedEntry['op'];
       switch (item.state) {
