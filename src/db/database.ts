@@ -220,12 +220,13 @@ export class Database {
    * old directory rows are removed. History of the same place kept from
    * before a 'dir remove' joins it too, so that 'bt log' and 'bt restore'
    * find it again: a removed row at exactly this path is tracked again
-   * itself, and removed rows below it are absorbed like active ones.
+   * itself, removed rows below it are absorbed like active ones, and the
+   * files below this path of a removed row above it move to it.
    */
   createDirectory(p: string): { directory: DirectoryRow; absorbed: DirectoryRow[] } {
     return this.transaction(() => {
       const now = Date.now();
-      const removed = this.listDirectories(true).filter((d) => d.removedAt !== null && (d.path === p || isBelow(d.path, p)));
+      const removed = this.listDirectories(true).filter((d) => d.removedAt !== null);
       const again = removed.filter((d) => d.path === p).pop();
       let dir: DirectoryRow;
       if (again) {
@@ -236,36 +237,51 @@ export class Database {
         this.q('INSERT INTO directory(id, path, created_at) VALUES (?, ?, ?)').run(dir.id, dir.path, now);
       }
       const children = this.findDirectoriesByPathPrefix(p);
-      for (const old of [...removed.filter((d) => d.id !== dir.id), ...children]) {
+      for (const old of [...removed.filter((d) => d.id !== dir.id && (d.path === p || isBelow(d.path, p))), ...children]) {
         this.moveFiles(old, dir);
         this.q('DELETE FROM directory WHERE id = ?').run(old.id);
       }
+      for (const above of removed.filter((d) => isBelow(p, d.path))) this.moveFiles(above, dir);
       return { directory: dir, absorbed: children };
     });
   }
 
   /**
-   * Re-root a directory's files below `dest`. A name `dest` already has (the
-   * same file, tracked from two places at different times) becomes one file
-   * with both histories; its current version is the newer of the two.
+   * Re-root a directory's files into `dest`: all of them when `source` is at
+   * or below `dest` (names prefixed), those below `dest` when `source` lies
+   * above it (names shortened). A name `dest` already has (the same file,
+   * tracked from two places at different times) becomes one file with both
+   * histories; its current version is the newer of the two. Rows are taken
+   * a page at a time (each one taken leaves the source), so memory does not
+   * grow with the directory.
    */
   moveFiles(source: DirectoryRow, dest: DirectoryRow): void {
-    const prefix = Buffer.from(source.path === dest.path ? '' : source.path.slice(dest.path === '/' ? 1 : dest.path.length + 1) + '/');
-    const files = (this.q('SELECT * FROM file WHERE directory_id = ?').all(source.id) as Row[]).map((r) => toFile(r));
+    const above = isBelow(dest.path, source.path);
+    const prefix = above || source.path === dest.path ? Buffer.alloc(0) : Buffer.from(source.path.slice(dest.path === '/' ? 1 : dest.path.length + 1) + '/');
+    // From a directory above: the names below dest's part, a byte range ('0' follows '/').
+    const part = above ? source.path === '/' ? dest.path.slice(1) : dest.path.slice(source.path.length + 1) : '';
+    const page = above
+      ? this.q('SELECT * FROM file WHERE directory_id = ? AND name >= ? AND name < ? LIMIT 1000')
+      : this.q('SELECT * FROM file WHERE directory_id = ? LIMIT 1000');
+    const args = above ? [source.id, Buffer.from(part + '/'), Buffer.from(part + '0')] : [source.id];
     const update = this.q('UPDATE file SET directory_id = ?, name = ? WHERE id = ?');
     const currentAt = this.q('SELECT s.created_at FROM file f JOIN file_snapshot s ON s.id = f.current_snapshot_id WHERE f.id = ?').pluck(true);
-    for (const f of files) {
-      const name = Buffer.concat([prefix, f.name]);
-      const there = this.findFile(dest.id, name);
-      if (!there) {
-        update.run(dest.id, name, f.id);
-        continue;
+    for (;;) {
+      const files = (page.all(...args) as Row[]).map((r) => toFile(r));
+      if (!files.length) return;
+      for (const f of files) {
+        const name = above ? f.name.subarray(part.length + 1) : Buffer.concat([prefix, f.name]);
+        const there = this.findFile(dest.id, name);
+        if (!there) {
+          update.run(dest.id, name, f.id);
+          continue;
+        }
+        this.q('UPDATE file_snapshot SET file_id = ? WHERE file_id = ?').run(there.id, f.id);
+        if (Number(currentAt.get(f.id) ?? -1) > Number(currentAt.get(there.id) ?? -1)) {
+          this.q(`UPDATE file SET (current_snapshot_id, deleted, drift_print) = (SELECT current_snapshot_id, deleted, drift_print FROM file WHERE id = ?) WHERE id = ?`).run(f.id, there.id);
+        }
+        this.q('DELETE FROM file WHERE id = ?').run(f.id);
       }
-      this.q('UPDATE file_snapshot SET file_id = ? WHERE file_id = ?').run(there.id, f.id);
-      if (Number(currentAt.get(f.id) ?? -1) > Number(currentAt.get(there.id) ?? -1)) {
-        this.q(`UPDATE file SET (current_snapshot_id, deleted, drift_print) = (SELECT current_snapshot_id, deleted, drift_print FROM file WHERE id = ?) WHERE id = ?`).run(f.id, there.id);
-      }
-      this.q('DELETE FROM file WHERE id = ?').run(f.id);
     }
   }
 
