@@ -37,6 +37,8 @@ export async function catchUpVault(ctx: Context, vaults: VaultSet, target: Vault
     for (;;) {
       const missing = ctx.db.contentMissingFrom(target.name, BATCH + skipped.size).filter((m) => !skipped.has(m.id));
       if (!missing.length) break;
+      // One listing answers the look-ups below (and the put's own) where a vault would take a request per object.
+      await target.expectPuts?.(missing.length);
       const done: Array<{ id: string; size: number }> = [];
       const held: Array<{ id: string; size: number }> = [];
       await runPool(missing.slice(0, BATCH), 4, async (m) => {
