@@ -146,6 +146,21 @@ describe('bt recover records only what this machine\'s vaults hold', () => {
     expect(recordedIds(fresh, 'local')).toEqual(OLD_IDS);
   });
 
+  it("a killed recover's or catch-up's scratch copy left in data_dir goes with the next run", () => {
+    const old = oldHost();
+    const fresh = makeEnv();
+    initConfig(fresh);
+    ok(fresh.run(['config', 'vault', 'add', 'fs', 'old', '--path', old.env.vaultRoot]));
+    const dataDir = path.dirname(fresh.dbFile);
+    for (const d of ['.recover-dead0001', '.sync-dead0002']) {
+      fs.mkdirSync(path.join(dataDir, d), { recursive: true });
+      fs.writeFileSync(path.join(dataDir, d, 'bt.sqlite3'), 'a whole database copy');
+    }
+    ok(fresh.run(['recover', '--host-id', old.hostId, '--vault', 'old']));
+    ok(fresh.run(['backup', '-a']));
+    expect(fs.readdirSync(dataDir).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
   it('a vault unreadable during recovery that is then the only one holding the objects is found to hold them', () => {
     const old = oldHost();
     const fresh = makeEnv();

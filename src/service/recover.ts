@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import crypto from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { BtError, ExitCode, IoError, NotFoundError, UsageError, VaultError } from '../errors.js';
 import { isUuid } from '../config/config.js';
@@ -13,6 +12,7 @@ import { parseAt, isoFromMs } from './time.js';
 import { makeDirs } from '../util/make-dirs.js';
 import { VaultSet } from './vault-set.js';
 import { verifyHoldings, type HoldingsReport } from './recover-holdings.js';
+import { freshWorkDir } from './work-dirs.js';
 
 export interface HostListing extends HostInfo {
   vault: string;
@@ -136,8 +136,7 @@ interface Chosen {
  */
 async function install(ctx: Context, hostId: string, chosen: Chosen, force: boolean): Promise<RecoverResult> {
   const dataDir = ctx.config.data_dir;
-  const work = path.join(dataDir, `.recover-${crypto.randomBytes(4).toString('hex')}`);
-  makeDirs(work);
+  const work = freshWorkDir(dataDir, 'recover');
   const gz = path.join(work, 'db.sqlite3.gz');
   const file = path.join(work, DB_FILE);
   try {

@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import { VaultError } from '../errors.js';
 import type { Vault } from '../vault/vault.js';
 import type { Context } from './context.js';
 import { runPool } from './pool.js';
 import { VaultSet } from './vault-set.js';
 import { uploadMetadata } from './metadata.js';
-import { makeDirs } from '../util/make-dirs.js';
+import { freshWorkDir } from './work-dirs.js';
 import { count } from '../util/count.js';
 
 function VaultSetOpen(ctx: Context, required?: string): Promise<VaultSet> {
@@ -30,8 +29,7 @@ const BATCH = 500;
  */
 export async function catchUpVault(ctx: Context, vaults: VaultSet, target: Vault): Promise<SyncResult> {
   const result: SyncResult = { vault: target.name, copied: 0, bytes: 0, unavailable: 0 };
-  const work = path.join(ctx.config.data_dir, `.sync-${crypto.randomBytes(4).toString('hex')}`);
-  makeDirs(work);
+  const work = freshWorkDir(ctx.config.data_dir, 'sync');
   let skipped = new Set<string>();
   try {
     for (;;) {
