@@ -402,6 +402,9 @@ describe.each([['native scanner', '1'], ['JavaScript walk', '0']])('status codes
     ok(env.run(['add'], { cwd: src }));
     const staged = statusLines(ok(env.run(['dir', 'status'], { cwd: src })).stdout);
     expect(staged).toContain('D  gone.txt'); // a staged deletion, as git shows it
+    const sj = JSON.parse(ok(env.run(['dir', 'status', '--json'], { cwd: src })).stdout);
+    expect(sj.files.find((f: any) => f.path === 'gone.txt')).toEqual({ path: 'gone.txt', state: 'staged', op: 'delete' });
+    expect(sj.files.find((f: any) => f.path === 'd/new.txt')).toEqual({ path: 'd/new.txt', state: 'staged' });
     for (const l of staged.filter((x) => x !== 'D  gone.txt')) expect(l.startsWith('A ')).toBe(true);
     expect(env.run(['dir', 'status', '--exit-code'], { cwd: src }).code).toBe(1);
     ok(env.run(['backup']));

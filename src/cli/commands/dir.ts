@@ -63,7 +63,9 @@ export function dirCommand(y: Argv): Argv {
         entry: (f) => {
           if (!listed(f)) return;
           if (argv.json) {
-            const entry = f.state === 'deleted' ? { path: jsonName(f.rel), state: f.state, pending: f.pendingDelete } : { path: jsonName(f.rel), state: f.state };
+            const entry = f.state === 'deleted' ? { path: jsonName(f.rel), state: f.state, pending: f.pendingDelete }
+              : f.state === 'staged' && f.pendingDelete ? { path: jsonName(f.rel), state: f.state, op: 'delete' }
+              : { path: jsonName(f.rel), state: f.state };
             write(`${first ? '' : ','}${JSON.stringify(entry)}`);
             first = false;
           } else {
