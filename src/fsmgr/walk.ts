@@ -57,6 +57,9 @@ export function* walkFiles(opts: WalkOptions, sink: WalkSink): Generator<void> {
     const prefix = rel.length ? withSlash(abs) : rootPrefix;
     const listing = listDir(abs);
     if (typeof listing === 'string') {
+      // A subdirectory deleted since its parent was listed is simply gone (its tracked files are deletions), as a
+      // file is; only one that is there and cannot be read is reported.
+      if (rel.length && (listing === 'ENOENT' || listing === 'ENOTDIR')) return null;
       sink.skip(rel, `cannot read directory: ${listing}`);
       return null;
     }
