@@ -200,6 +200,35 @@ describe('bt dir remove', () => {
     expect(fs.readFileSync(path.join(env.work, 'old', 'a/inner/f'), 'utf8')).toBe('one');
   });
 
+  it('tracking a directory below a removed one: log and restore of its files still find their history, and the removed one restores whole', () => {
+    const env = makeEnv();
+    initConfig(env);
+    const d = path.join(env.work, 'home');
+    writeTree(d, [{ path: 'Música/rock/x.txt', content: 'one' }, { path: 'b.txt', content: 'b' }]);
+    ok(env.run(['dir', 'init', d]));
+    ok(env.run(['backup', '-a']));
+    const before = new Date(Date.now() + 1000).toISOString();
+    ok(env.run(['dir', 'remove', d]));
+    const rock = path.join(d, 'Música', 'rock');
+    ok(env.run(['dir', 'init', rock]));
+    // the old version is found through the removed directory while the new one has none
+    const log = JSON.parse(ok(env.run(['log', 'x.txt', '--json'], { cwd: rock })).stdout);
+    expect(log.map((v: any) => v.checksum)).toEqual([sha256('one')]);
+    expect(ok(env.run(['dir', 'status'], { cwd: rock })).stdout).toMatch(/^\?\? x.txt$/m);
+    fs.writeFileSync(path.join(rock, 'x.txt'), 'NEW');
+    ok(env.run(['backup', '-a']));
+    expect(JSON.parse(ok(env.run(['log', 'x.txt', '--json'], { cwd: rock })).stdout).map((v: any) => v.checksum)).toEqual([sha256('NEW')]);
+    // the removed directory as it was, whole
+    const out = path.join(env.work, 'out');
+    ok(env.run(['restore', d, '--target', out, '--at', before]));
+    expect(fs.readFileSync(path.join(out, 'Música/rock/x.txt'), 'utf8')).toBe('one');
+    expect(fs.readFileSync(path.join(out, 'b.txt'), 'utf8')).toBe('b');
+    // and the new one as it is
+    const out2 = path.join(env.work, 'out2');
+    ok(env.run(['restore', rock, '--target', out2]));
+    expect(fs.readFileSync(path.join(out2, 'x.txt'), 'utf8')).toBe('NEW');
+  });
+
   it('refuses a directory that is not tracked', () => {
     const env = makeEnv();
     initConfig(env);

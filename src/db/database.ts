@@ -210,6 +210,16 @@ export class Database {
     return best;
   }
 
+  /** Every directory holding `p`, removed ones too: deepest first, and among equal paths the active one, then the newest. */
+  directoriesHolding(p: string): DirectoryRow[] {
+    const inside = this.listDirectories(true).filter((d) => d.path === '/' || p === d.path || p.startsWith(d.path + '/'));
+    const rank = (d: DirectoryRow) => [d.path.length, d.removedAt === null ? 1 : 0, d.createdAt];
+    return inside.sort((a, b) => {
+      const [x, y] = [rank(a), rank(b)];
+      return y[0]! - x[0]! || y[1]! - x[1]! || y[2]! - x[2]!;
+    });
+  }
+
   findDirectoriesByPathPrefix(prefix: string): DirectoryRow[] {
     return this.listDirectories().filter((d) => d.path !== prefix && (prefix === '/' || d.path.startsWith(prefix + '/')));
   }
@@ -220,8 +230,10 @@ export class Database {
    * old directory rows are removed. History of the same place kept from
    * before a 'dir remove' joins it too, so that 'bt log' and 'bt restore'
    * find it again: a removed row at exactly this path is tracked again
-   * itself, removed rows below it are absorbed like active ones, and the
-   * files below this path of a removed row above it move to it.
+   * itself, and removed rows below it are absorbed like active ones. (A
+   * removed row above it keeps its files: a restore of that directory as it
+   * was reads one row, and log and restore of a file find the removed
+   * row's history when the new directory has none for it; see locate.)
    */
   createDirectory(p: string): { directory: DirectoryRow; absorbed: DirectoryRow[] } {
     return this.transaction(() => {
@@ -241,36 +253,28 @@ export class Database {
         this.moveFiles(old, dir);
         this.q('DELETE FROM directory WHERE id = ?').run(old.id);
       }
-      for (const above of removed.filter((d) => isBelow(p, d.path))) this.moveFiles(above, dir);
       return { directory: dir, absorbed: children };
     });
   }
 
   /**
-   * Re-root a directory's files into `dest`: all of them when `source` is at
-   * or below `dest` (names prefixed), those below `dest` when `source` lies
-   * above it (names shortened). A name `dest` already has (the same file,
-   * tracked from two places at different times) becomes one file with both
-   * histories; its current version is the newer of the two. Rows are taken
-   * a page at a time (each one taken leaves the source), so memory does not
-   * grow with the directory.
+   * Re-root a directory's files, at or below `dest`, into it with their names
+   * prefixed. A name `dest` already has (the same file, tracked from two
+   * places at different times) becomes one file with both histories; its
+   * current version is the newer of the two. Rows are taken a page at a
+   * time (each one taken leaves the source), so memory does not grow with
+   * the directory.
    */
   moveFiles(source: DirectoryRow, dest: DirectoryRow): void {
-    const above = isBelow(dest.path, source.path);
-    const prefix = above || source.path === dest.path ? Buffer.alloc(0) : Buffer.from(source.path.slice(dest.path === '/' ? 1 : dest.path.length + 1) + '/');
-    // From a directory above: the names below dest's part, a byte range ('0' follows '/').
-    const part = above ? source.path === '/' ? dest.path.slice(1) : dest.path.slice(source.path.length + 1) : '';
-    const page = above
-      ? this.q('SELECT * FROM file WHERE directory_id = ? AND name >= ? AND name < ? LIMIT 1000')
-      : this.q('SELECT * FROM file WHERE directory_id = ? LIMIT 1000');
-    const args = above ? [source.id, Buffer.from(part + '/'), Buffer.from(part + '0')] : [source.id];
+    const prefix = Buffer.from(source.path === dest.path ? '' : source.path.slice(dest.path === '/' ? 1 : dest.path.length + 1) + '/');
+    const page = this.q('SELECT * FROM file WHERE directory_id = ? LIMIT 1000');
     const update = this.q('UPDATE file SET directory_id = ?, name = ? WHERE id = ?');
     const currentAt = this.q('SELECT s.created_at FROM file f JOIN file_snapshot s ON s.id = f.current_snapshot_id WHERE f.id = ?').pluck(true);
     for (;;) {
-      const files = (page.all(...args) as Row[]).map((r) => toFile(r));
+      const files = (page.all(source.id) as Row[]).map((r) => toFile(r));
       if (!files.length) return;
       for (const f of files) {
-        const name = above ? f.name.subarray(part.length + 1) : Buffer.concat([prefix, f.name]);
+        const name = Buffer.concat([prefix, f.name]);
         const there = this.findFile(dest.id, name);
         if (!there) {
           update.run(dest.id, name, f.id);

@@ -53,7 +53,21 @@ export function locate(ctx: Context, p: PathArg, what: string, includeRemoved = 
     }
   }
   if (!directory) throw new UsageError(`${what}: not inside a tracked directory: ${displayName(abs)} (track one with 'bt dir init')`);
+  if (includeRemoved) directory = knowingHolder(ctx, abs) ?? directory;
   return { directory, abs, rel: relativeBytes(directory.path, abs) };
+}
+
+/**
+ * For history (log, restore): the deepest directory, active or removed,
+ * whose records know the path, so that a file backed up under a directory
+ * since removed is found after a directory below it is tracked anew.
+ */
+function knowingHolder(ctx: Context, abs: Buffer): DirectoryRow | null {
+  for (const d of ctx.db.directoriesHolding(textAncestor(abs))) {
+    const rel = relativeBytes(d.path, abs);
+    if (rel.length === 0 || ctx.db.findFile(d.id, rel) || ctx.db.hasFilesBelow(d.id, rel)) return d;
+  }
+  return null;
 }
 
 export function requireExisting(abs: Buffer): void {

@@ -100,27 +100,14 @@ describe('Database directories', () => {
     db.close();
   });
 
-  it('tracking a directory below a removed one takes up the history of the files below it; the rest stays', () => {
+  it('directoriesHolding: every directory holding a path, deepest first, the active one before removed ones', () => {
     const db = open();
-    db.recordContent(ID('a'), 1, 'local', 1);
-    db.recordContent(ID('b'), 1, 'local', 1);
     const top = db.createDirectory('/top').directory;
-    db.insertSnapshot(db.findOrCreateFile(top.id, Buffer.from('a/x')), snap(ID('a')), null, 10);
-    db.insertSnapshot(db.findOrCreateFile(top.id, Buffer.from('a0')), snap(ID('b')), null, 10); // sorts just past 'a/'
-    db.insertSnapshot(db.findOrCreateFile(top.id, Buffer.from('b/y')), snap(ID('b')), null, 10);
     db.removeDirectory(top.id);
     const a = db.createDirectory('/top/a').directory;
-    expect(a.id).not.toBe(top.id);
-    expect(db.trackedFile(a.id, Buffer.from('x'))?.current?.contentId).toBe(ID('a'));
-    expect(db.searchDirectoryForPath('/top/a/x', true)?.id).toBe(a.id);
-    expect(db.findFile(top.id, Buffer.from('a/x'))).toBeNull();
-    expect(db.findFile(top.id, Buffer.from('a0'))).not.toBeNull();
-    expect(db.findFile(top.id, Buffer.from('b/y'))).not.toBeNull();
-    // and tracking the whole again brings it all back together
-    db.removeDirectory(a.id);
-    expect(db.createDirectory('/top').directory.id).toBe(top.id);
-    expect(db.trackedFile(top.id, Buffer.from('a/x'))?.current?.contentId).toBe(ID('a'));
-    expect(db.listDirectories(true).map((d) => d.path)).toEqual(['/top']);
+    expect(db.directoriesHolding('/top/a/x').map((d) => d.id)).toEqual([a.id, top.id]);
+    expect(db.directoriesHolding('/top/b').map((d) => d.id)).toEqual([top.id]);
+    expect(db.directoriesHolding('/other')).toEqual([]);
     db.close();
   });
 
