@@ -549,7 +549,7 @@ async function uploadMetadataTo(ctx: Context, vaults: VaultSet): Promise<string 
 
 function summaryLog(s: BackupSummary): Record<string, unknown> {
   return {
-    run_id: s.runId || null, status: s.status, files: s.files, stored: s.stored, unchanged: s.unchanged, deleted: s.deleted, failed: s.failed,
+    run_id: s.runId || null, status: (s.staged?.unreadable ?? 0) > 0 ? 'partial' : s.status, files: s.files, stored: s.stored, unchanged: s.unchanged, deleted: s.deleted, failed: s.failed,
     bytes_new: s.bytesNew, bytes_dedup: s.bytesDedup, duration_ms: s.durationMs, failures: s.failures, metadata: s.metadata,
     vaults_down: s.vaultsDown, caught_up: s.caughtUp, commits: s.commits, changed_during_read: s.changedDuringRead, changed_since_staged: s.changedSinceStaged,
   };
