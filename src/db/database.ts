@@ -200,28 +200,22 @@ export class Database {
 
   /** The tracked directory holding `p` (the deepest one), the design's search_directory_for_path. */
   searchDirectoryForPath(p: string, includeRemoved = false): DirectoryRow | null {
-    let best: DirectoryRow | null = null;
-    for (const d of this.listDirectories(includeRemoved)) {
-      const inside = d.path === '/' || p === d.path || p.startsWith(d.path + '/');
-      if (!inside) continue;
-      // Prefer the deepest; among equal paths prefer the active one, then the newest.
-      if (!best || d.path.length > best.path.length || (d.path === best.path && (best.removedAt !== null && (d.removedAt === null || d.createdAt > best.createdAt)))) best = d;
-    }
-    return best;
+    return this.directoriesHolding(p, includeRemoved)[0] ?? null;
   }
 
-  /** Every directory holding `p`, removed ones too: deepest first, and among equal paths the active one, then the newest. */
-  directoriesHolding(p: string): DirectoryRow[] {
-    const inside = this.listDirectories(true).filter((d) => d.path === '/' || p === d.path || p.startsWith(d.path + '/'));
-    const rank = (d: DirectoryRow) => [d.path.length, d.removedAt === null ? 1 : 0, d.createdAt];
-    return inside.sort((a, b) => {
-      const [x, y] = [rank(a), rank(b)];
-      return y[0]! - x[0]! || y[1]! - x[1]! || y[2]! - x[2]!;
-    });
+  /** Every directory holding `p`: deepest first, and among equal paths the active one, then the newest. */
+  directoriesHolding(p: string, includeRemoved = true): DirectoryRow[] {
+    const rank = (d: DirectoryRow) => [d.path.length, d.removedAt === null ? 1 : 0, d.createdAt] as const;
+    return this.listDirectories(includeRemoved)
+      .filter((d) => d.path === p || isBelow(p, d.path))
+      .sort((a, b) => {
+        const [x, y] = [rank(a), rank(b)];
+        return y[0] - x[0] || y[1] - x[1] || y[2] - x[2];
+      });
   }
 
   findDirectoriesByPathPrefix(prefix: string): DirectoryRow[] {
-    return this.listDirectories().filter((d) => d.path !== prefix && (prefix === '/' || d.path.startsWith(prefix + '/')));
+    return this.listDirectories().filter((d) => isBelow(d.path, prefix));
   }
 
   /**
