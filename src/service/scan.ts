@@ -1,5 +1,5 @@
 import { describeSystemError } from '../errors.js';
-import { joinBytes } from '../fsmgr/paths.js';
+import { displayName, joinBytes } from '../fsmgr/paths.js';
 import { fingerprint, statPath } from '../fsmgr/stat.js';
 import { startWalk } from '../fsmgr/parallel-walk.js';
 import type { DirectoryRow } from '../db/types.js';
@@ -32,6 +32,21 @@ export function driftOf(recorded: string | undefined, print: string): DriftState
  */
 export function isReadFailure(why: string): boolean {
   return why.startsWith('cannot ');
+}
+
+/**
+ * Report a skip of the walk or the scan below `root`: a FIFO and the like as
+ * a warning, a failure to read as a failure, shown with -q too (a timer's run
+ * must not pass over it in silence). Returns whether it was a failure.
+ */
+export function reportSkip(ctx: Context, root: Buffer, rel: Buffer, why: string): boolean {
+  const message = `${why}: ${displayName(joinBytes(root, rel))}`;
+  if (!isReadFailure(why)) {
+    ctx.reporter.warn(message);
+    return false;
+  }
+  ctx.reporter.fail(message);
+  return true;
 }
 
 /** Rows read from the database at a time. */

@@ -6,7 +6,7 @@ import type { StagedEntry } from '../staging/staging-area.js';
 import type { DirectoryRow } from '../db/types.js';
 import type { Context } from './context.js';
 import { locate, requireExisting, type Located, type PathArg } from './locate.js';
-import { isReadFailure, scanDirectory } from './scan.js';
+import { reportSkip, scanDirectory } from './scan.js';
 
 export interface StageCounts {
   added: number;
@@ -32,11 +32,7 @@ export async function collectChanges(ctx: Context, dir: DirectoryRow, start: Buf
   const rootBuf = Buffer.from(dir.path);
   const onSkip = (rel: Buffer, why: string) => {
     counts.skipped++;
-    const message = `${why}: ${displayName(joinBytes(rootBuf, rel))}`;
-    if (!isReadFailure(why)) return ctx.reporter.warn(message);
-    // Shown with -q too, and the command exits non-zero: a timer's run must not pass over it in silence.
-    counts.unreadable++;
-    ctx.reporter.fail(message);
+    if (reportSkip(ctx, rootBuf, rel, why)) counts.unreadable++; // and the command exits non-zero
   };
   for await (const items of scanDirectory(ctx, dir, start, onSkip)) {
     // After the walk's stat of these files: a change to one before it was reached is in what is staged, and

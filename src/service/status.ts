@@ -1,7 +1,7 @@
-import { joinBytes, displayName } from '../fsmgr/paths.js';
+import { joinBytes } from '../fsmgr/paths.js';
 import type { Context } from './context.js';
 import { locate, requireExisting, type PathArg } from './locate.js';
-import { isReadFailure, scanDirectory, type DriftState } from './scan.js';
+import { reportSkip, scanDirectory, type DriftState } from './scan.js';
 
 export type FileState = DriftState | 'staged';
 
@@ -44,11 +44,8 @@ export async function getStatus(ctx: Context, p: PathArg | undefined, sink: Stat
   const summary: Record<FileState, number> = { staged: 0, modified: 0, untracked: 0, deleted: 0, backed_up: 0 };
   let dirty = false;
   const onSkip = (rel: Buffer, why: string) => {
-    const message = `${why}: ${displayName(joinBytes(rootBuf, rel))}`;
-    if (!isReadFailure(why)) return ctx.reporter.warn(message);
-    // What lies there is unknown, so not known to be backed up: shown with -q too, and --exit-code says 1.
-    dirty = true;
-    ctx.reporter.fail(message);
+    // What could not be read is not known to be backed up: --exit-code says 1.
+    if (reportSkip(ctx, rootBuf, rel, why)) dirty = true;
   };
   sink.begin(loc.directory.path);
   for await (const items of scanDirectory(ctx, loc.directory, loc.rel, onSkip)) {
