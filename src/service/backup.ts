@@ -466,11 +466,11 @@ class BackupRun {
     await this.recorder?.close();
   }
 
-  finish(status: BackupSummary['status']): BackupSummary {
+  finish(status: 'ok' | 'partial'): BackupSummary {
     this.summary.status = status;
     this.summary.durationMs = Date.now() - this.runStarted;
     Object.assign(this.run, {
-      endedAt: Date.now(), status: status === 'partial' || this.summary.failed ? 'partial' : 'ok', filesStored: this.summary.stored, filesUnchanged: this.summary.unchanged,
+      endedAt: Date.now(), status, filesStored: this.summary.stored, filesUnchanged: this.summary.unchanged,
       filesDeleted: this.summary.deleted, filesFailed: this.summary.failed, bytesNew: this.summary.bytesNew, bytesDedup: this.summary.bytesDedup,
     });
     this.ctx.db.finishRun(this.run);

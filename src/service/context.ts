@@ -109,10 +109,8 @@ export class Context {
    * (and the vault would back itself up).
    */
   get excludedPaths(): string[] {
-    this.excluded ??= [...new Set([this.config.base_dir, realPathOf(this.config.base_dir)])];
-    return this.excluded;
+    return [...new Set([this.config.base_dir, realPathOf(this.config.base_dir)])];
   }
-  private excluded: string[] | undefined;
 
   /** The configured vault of this name, or an error naming the configured ones. */
   vaultSpec(name: string): VaultSpec {
