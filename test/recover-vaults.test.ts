@@ -36,6 +36,14 @@ function oldHost(): OldHost {
   return { env, hostId, src, usb };
 }
 
+/** A new machine: its own config with an empty 'local' vault, plus filesystem vaults at the given paths. */
+function newMachine(vaults: Record<string, string>): BtEnv {
+  const env = makeEnv();
+  initConfig(env);
+  for (const [name, root] of Object.entries(vaults)) ok(env.run(['config', 'vault', 'add', 'fs', name, '--path', root]));
+  return env;
+}
+
 function vaultRoots(env: BtEnv): Map<string, string> {
   const config = JSON.parse(ok(env.run(['config', 'list', '--json'])).stdout);
   return new Map(config.vaults.map((v: { name: string; vault_root: string }) => [v.name, v.vault_root]));
@@ -74,17 +82,13 @@ describe('bt recover records only what this machine\'s vaults hold', () => {
   it('a new, empty vault of an old vault\'s name is caught up after recovery, not taken to hold the old objects', () => {
     const old = oldHost();
     // Another host shares the usb vault: its objects are no content of this host.
-    const other = makeEnv();
-    initConfig(other);
-    ok(other.run(['config', 'vault', 'add', 'fs', 'usb', '--path', old.usb]));
+    const other = newMachine({ usb: old.usb });
     const otherSrc = path.join(other.work, 'other');
     writeTree(otherSrc, [{ path: 'o', content: 'another host\'s file\n' }]);
     ok(other.run(['dir', 'init', otherSrc]));
     ok(other.run(['backup', '-a']));
 
-    const fresh = makeEnv();
-    initConfig(fresh); // its own, empty 'local'
-    ok(fresh.run(['config', 'vault', 'add', 'fs', 'usb', '--path', old.usb]));
+    const fresh = newMachine({ usb: old.usb });
     const r = ok(fresh.run(['recover', '--host-id', old.hostId, '--vault', 'usb']));
     expect(lines(r.stderr)).toEqual([expect.stringMatching(/^bt: recover: 2 objects: vault 'local' holds 0, 'usb' 2; the next backup copies what a vault lacks$/)]);
     expect(recordedIds(fresh)).toEqual(OLD_IDS);
@@ -104,9 +108,7 @@ describe('bt recover records only what this machine\'s vaults hold', () => {
 
   it('an old vault added under another name is recorded under that name: no false "could not be read" warnings', () => {
     const old = oldHost();
-    const fresh = makeEnv();
-    initConfig(fresh);
-    ok(fresh.run(['config', 'vault', 'add', 'fs', 'old', '--path', old.env.vaultRoot]));
+    const fresh = newMachine({ old: old.env.vaultRoot });
     const r = ok(fresh.run(['recover', '--host-id', old.hostId, '--vault', 'old']));
     expect(lines(r.stderr)).toEqual([expect.stringMatching(/^bt: recover: 2 objects: vault 'local' holds 0, 'old' 2 \('usb' is not configured here\); the next backup copies what a vault lacks$/)]);
     expect(recordedIds(fresh, 'old')).toEqual(OLD_IDS);
@@ -124,10 +126,7 @@ describe('bt recover records only what this machine\'s vaults hold', () => {
 
   it('a vault that cannot be opened during recovery is recorded as holding nothing, and caught up once it is back', () => {
     const old = oldHost();
-    const fresh = makeEnv();
-    initConfig(fresh);
-    ok(fresh.run(['config', 'vault', 'add', 'fs', 'old', '--path', old.env.vaultRoot]));
-    ok(fresh.run(['config', 'vault', 'add', 'fs', 'usb', '--path', old.usb]));
+    const fresh = newMachine({ old: old.env.vaultRoot, usb: old.usb });
     const away = `${old.usb}-unplugged`;
     fs.renameSync(old.usb, away);
     // Without --vault: the hosts' metadata is looked for in every vault that opens.
@@ -148,9 +147,7 @@ describe('bt recover records only what this machine\'s vaults hold', () => {
 
   it("a killed recover's or catch-up's scratch copy left in data_dir goes with the next run", () => {
     const old = oldHost();
-    const fresh = makeEnv();
-    initConfig(fresh);
-    ok(fresh.run(['config', 'vault', 'add', 'fs', 'old', '--path', old.env.vaultRoot]));
+    const fresh = newMachine({ old: old.env.vaultRoot });
     const dataDir = path.dirname(fresh.dbFile);
     for (const d of ['.recover-dead0001', '.sync-dead0002']) {
       fs.mkdirSync(path.join(dataDir, d), { recursive: true });
@@ -163,10 +160,7 @@ describe('bt recover records only what this machine\'s vaults hold', () => {
 
   it('a vault unreadable during recovery that is then the only one holding the objects is found to hold them', () => {
     const old = oldHost();
-    const fresh = makeEnv();
-    initConfig(fresh);
-    ok(fresh.run(['config', 'vault', 'add', 'fs', 'old', '--path', old.env.vaultRoot]));
-    ok(fresh.run(['config', 'vault', 'add', 'fs', 'usb', '--path', old.usb]));
+    const fresh = newMachine({ old: old.env.vaultRoot, usb: old.usb });
     const away = `${old.usb}-unplugged`;
     fs.renameSync(old.usb, away);
     ok(fresh.run(['recover', '--host-id', old.hostId, '--vault', 'old']));
