@@ -223,6 +223,7 @@ describe('bad input', () => {
     it('unknown config vault subcommand', () => bad(['config', 'vault', 'frob'], { code: 2 }));
     it('unknown option of dir status', () => bad(['dir', 'status', '--bogus'], { code: 2, match: 'bogus' }));
     it('unknown option of restore', () => bad(['restore', 'f.txt', '--bogus'], { code: 2, match: 'bogus' }));
+    it('--target with no directory after it (not the working directory)', () => bad(['restore', 'f.txt', '--target'], { code: 2, match: '--target needs a directory' }));
     it('unknown option of add does not stage anything', () => bad(['add', '--bogus'], { code: 2, match: 'bogus' }));
     it('unknown option of backup does not run the backup', () => {
       expect(stagingFiles(env).length).toBeGreaterThan(0);

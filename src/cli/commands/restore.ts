@@ -17,6 +17,8 @@ export function restoreCommand(y: Argv): Argv {
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace existing files' })
       .conflicts('checksum', 'at'),
   typed((argv: GlobalArgs & { path: PathArg; checksum?: string; at?: string; contentOnly: boolean; target?: PathArg; overwrite: boolean }) => withService(argv, async (svc) => {
+    // `--target` with nothing after it would otherwise mean the working directory.
+    if (argv.target !== undefined && argv.target.length === 0) throw new UsageError('--target needs a directory');
     const r = await svc.restore(argv.path, { checksum: argv.checksum, at: argv.at, contentOnly: argv.contentOnly, target: argv.target, overwrite: argv.overwrite });
     if (argv.quiet) return;
     if (r.kind === 'file') out(`restored ${displayName(r.destination)} (${r.checksum!.slice(0, 12)}, ${formatBytes(r.bytes)})`);
