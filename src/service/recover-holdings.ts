@@ -3,6 +3,7 @@ import type { Database } from '../db/database.js';
 import { VaultHoldingsRewrite, contentHeldCounts, dropOtherVaults, dropVaultHoldings } from '../db/vault-holdings.js';
 import { createVault, type VaultSpec } from '../vault/factory.js';
 import type { Reporter } from './reporter.js';
+import { reasonOf } from './vault-set.js';
 
 /** What one configured vault was found to hold of the recovered host's content. */
 export interface VaultHolding {
@@ -60,10 +61,8 @@ async function verifyVault(db: Database, spec: VaultSpec, reporter: Reporter): P
   } catch (err) {
     if (!(err instanceof VaultError)) throw err;
     // Nothing is known of what it holds: record nothing, and catch-up fills it once it can be read.
-    rewrite.close();
     dropVaultHoldings(db, spec.name);
-    const message = err.message.startsWith(`vault '${spec.name}': `) ? err.message.slice(`vault '${spec.name}': `.length) : err.message;
-    return { vault: spec.name, held: null, error: message };
+    return { vault: spec.name, held: null, error: reasonOf(spec.name, err) };
   } finally {
     reporter.progressDone();
     rewrite.close();

@@ -56,8 +56,7 @@ export class VaultSet {
 
   markDown(name: string, err: unknown): void {
     if (this.down.has(name)) return;
-    const message = err instanceof Error ? err.message : String(err);
-    const reason = message.startsWith(`vault '${name}': `) ? message.slice(`vault '${name}': `.length) : message;
+    const reason = reasonOf(name, err);
     this.down.set(name, reason);
     // With no vault left the run fails with this reason as its error line; a warning would repeat it.
     if (this.up.length > 0) this.reporter.warn(`vault '${name}' is unavailable for this run: ${reason}`);
@@ -148,4 +147,10 @@ export class VaultSet {
       }
     }
   }
+}
+
+/** Why vault `name` failed, without the "vault 'NAME': " its errors begin with (the line that shows it names the vault). */
+export function reasonOf(name: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.startsWith(`vault '${name}': `) ? message.slice(`vault '${name}': `.length) : message;
 }
